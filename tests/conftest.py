@@ -1,0 +1,20 @@
+"""Shared fixtures: aiida-core's own pytest fixtures and the path of the shared FZJ data."""
+
+import pathlib
+
+import pytest
+
+pytest_plugins = "aiida.tools.pytest_fixtures"
+
+FZJ_CSV = (
+    pathlib.Path(__file__).resolve().parents[1].parent
+    / "shared" / "data" / "fzj_conductivity" / "HTE_dataset_PC_EMC_EC_LiPF6.csv"
+)
+
+
+@pytest.fixture(scope="session")
+def fzj_csv() -> pathlib.Path:
+    """The FZJ conductivity file beside the repository (``../shared``); skip where it is absent."""
+    if not FZJ_CSV.is_file():
+        pytest.skip(f"FZJ data not found at {FZJ_CSV}")
+    return FZJ_CSV
