@@ -1,8 +1,14 @@
 """Shared fixtures: aiida-core's own pytest fixtures and the path of the shared FZJ data."""
 
+import os
 import pathlib
+import tempfile
 
 import pytest
+
+# Never touch ~/.aiida: aiida-core's fixtures make their own temporary profiles, but importing
+# aiida without AIIDA_PATH creates the default configuration folder in the home directory.
+os.environ.setdefault("AIIDA_PATH", tempfile.mkdtemp(prefix="bigmap-al-tests-"))
 
 pytest_plugins = "aiida.tools.pytest_fixtures"
 
