@@ -2,5 +2,7 @@
 
 from .root import main
 from . import cmd_simulate  # noqa: F401  (registers ``bigmap-al simulate``)
+from . import cmd_setup  # noqa: F401  (registers ``bigmap-al setup``)
+from . import cmd_benchmark  # noqa: F401  (registers ``bigmap-al benchmark``)
 
 __all__ = ["main"]

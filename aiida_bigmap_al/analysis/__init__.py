@@ -1,0 +1,1 @@
+"""Tables and plots of campaigns and benchmarks (matplotlib, no display needed)."""

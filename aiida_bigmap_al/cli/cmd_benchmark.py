@@ -1,0 +1,67 @@
+"""``bigmap-al benchmark``: simulated campaigns on pre-generated data against random sampling."""
+
+import json
+import pathlib
+
+import click
+
+from .root import main
+
+
+@main.command("benchmark")
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              help="A conductivity file in the FZJ format; the built-in data set when omitted.")
+@click.option("--seeds", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Campaigns per strategy and temperature (seeds 0..N-1).")
+@click.option("-s", "--strategy", "strategies", multiple=True,
+              help="A strategy to run (repeatable); `random` is always run.")
+@click.option("--sequential", is_flag=True,
+              help="Also run sequential campaigns over the temperatures, coldest first.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              help="Write all figures to this JSON file.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              default="benchmark.png", show_default=True, help="Best-so-far plot (PNG).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes.")
+@click.option("--list", "list_strategies", is_flag=True, help="List the strategies and exit.")
+def benchmark(data_path, seeds, strategies, sequential, json_path, plot_path, jobs, list_strategies):
+    """Pool-based active learning on measured data, per temperature, against random sampling."""
+    from ..analysis.plots import best_so_far_plot
+    from ..benchmark import DEFAULT_STRATEGIES, run_benchmark
+    from ..datasets import load_fzj, load_or_builtin
+    from ..learning import STRATEGIES
+
+    if list_strategies:
+        for name, strategy in {"random": None, **STRATEGIES}.items():
+            click.echo(f"{name:20s} {strategy.model_dump_json() if strategy else 'uniform random picks'}")
+        return
+    data = load_fzj(data_path) if data_path is not None else load_or_builtin(None)
+    click.echo(f"data: {data.source}", err=True)
+    try:
+        figures = run_benchmark(data, strategies or DEFAULT_STRATEGIES, seeds, sequential, jobs,
+                                source=data_path)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--strategy") from error
+    click.echo(format_table(figures))
+    best_so_far_plot(figures["curves"], plot_path)
+    click.echo(f"plot: {plot_path}")
+    if json_path is not None:
+        json_path.write_text(json.dumps(figures, indent=2))
+        click.echo(f"figures: {json_path}")
+
+
+def format_table(figures):
+    """Measurements to the best formulation per strategy and temperature, and the acceleration."""
+    temperatures = list(figures["pool_size"])
+    header = f"{'strategy':18s}" + "".join(f"{float(T) - 273.15:>7.0f}" for T in temperatures)
+    lines = ["measurements to the best formulation (mean over seeds), per temperature in °C",
+             header + f"{'mean':>8s}{'accel':>7s}{'worst':>7s}"]
+    for name, summary in figures["strategies"].items():
+        cells = "".join(f"{summary['per_temperature'][T]['mean_to_best']:7.1f}" for T in temperatures)
+        lines.append(f"{name:18s}{cells}{summary['mean_to_best']:8.1f}"
+                     f"{summary['acceleration_to_best']:6.2f}x{summary['min_acceleration_to_best']:6.2f}x")
+    for name, summary in figures.get("sequential", {}).items():
+        if name == next(iter(figures["sequential"])):
+            lines.append("sequential campaigns, coldest first: total measurements to all ten best")
+        lines.append(f"{name:18s}{summary['total_to_best']:8.1f}  ({summary['acceleration']:.2f}x)")
+    return "\n".join(lines)
