@@ -12,10 +12,21 @@ import numpy as np
 
 from .batch import propose
 
-__all__ = ["RANDOM", "pool_campaign"]
+__all__ = ["RANDOM", "initial_picks", "pool_campaign"]
 
 #: The name of the baseline strategy: uniform random picks from the pool.
 RANDOM = "random"
+
+
+def initial_picks(n_pool, n_initial, seed):
+    """The random start of a pool campaign: ``n_initial`` distinct rows of a pool of ``n_pool``.
+
+    Shared by the pure-Python campaigns and the AiiDA workchain, so that both start alike.
+    """
+    rng = np.random.default_rng(seed)
+    if n_initial == 1:
+        return [int(rng.integers(n_pool))]
+    return [int(i) for i in rng.choice(n_pool, size=n_initial, replace=False)]
 
 
 def pool_campaign(X, y, strategy, seed, bounds, names, conditions=None, known=None,
@@ -29,14 +40,12 @@ def pool_campaign(X, y, strategy, seed, bounds, names, conditions=None, known=No
     :param budget: the largest number of measurements (default: the whole pool).
     """
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    rng = np.random.default_rng(seed)
     budget = len(X) if budget is None else min(budget, len(X))
     X_known, y_known = _as_known(known, X.shape[1])
-    order = []
-    if len(y_known) == 0:
-        order.append(int(rng.integers(len(X))))
+    order = initial_picks(len(X), 1, seed) if len(y_known) == 0 else []
     if strategy == RANDOM:
         rest = np.setdiff1d(np.arange(len(X)), order)
+        rng = np.random.default_rng([seed, 1])
         order.extend(int(i) for i in rng.permutation(rest))
         return np.asarray(_truncate(order, stop_at)[:budget])
 
