@@ -136,9 +136,9 @@ def ensure_embedded_profile(name: str = PROFILE_NAME) -> Profile:
     Idempotent: an existing profile is returned unchanged. Whatever profile was loaded before
     stays loaded.
     """
+    ensure_environment()  # before the first import of AiiDA, which fixes its configuration folder
     from aiida.manage.configuration import profile_context
 
-    ensure_environment()
     config = _config()
     if name in config.profile_names:
         return config.get_profile(name)
@@ -184,12 +184,14 @@ def load() -> Profile:
 
 def _load() -> tuple[Profile, bool]:
     """:func:`load`, also saying whether the profile had to be created."""
-    from aiida.manage import get_manager
+    if _config_loaded():
+        from aiida.manage import get_manager
+
+        if (loaded := get_manager().get_profile()) is not None:
+            return loaded, False
+    ensure_environment()  # before the first import of AiiDA, which fixes its configuration folder
     from aiida.manage.configuration import load_profile
 
-    if _config_loaded() and (loaded := get_manager().get_profile()) is not None:
-        return loaded, False
-    ensure_environment()
     config = _config()
     name = os.environ.get(_ENV_PROFILE) or config.default_profile_name
     created = name is None

@@ -111,7 +111,7 @@ def test_ensure_embedded_profile_creates_a_working_profile(tmp_path):
             "stored": orm.load_node(node.pk).value,
         }))
         """,
-        _env(AIIDA_PATH=str(tmp_path)),
+        _env(AIIDA_PATH=str(tmp_path / "config"), HOME=str(tmp_path / "home")),
     )
     assert process.returncode == 0, process.stderr
     report = json.loads(process.stdout)
@@ -126,7 +126,8 @@ def test_ensure_embedded_profile_creates_a_working_profile(tmp_path):
         "stored": 42,
     }
     assert "@" in report["user"]
-    assert (tmp_path / ".aiida" / "repository" / "bigmap-al").is_dir()
+    assert (tmp_path / "config" / ".aiida" / "repository" / "bigmap-al").is_dir()
+    assert not (tmp_path / "home").exists()  # the user's ~/.aiida is never created
 
 
 def test_setup_is_idempotent(tmp_path):
