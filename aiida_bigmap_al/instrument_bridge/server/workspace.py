@@ -1,0 +1,135 @@
+"""Job workspaces: one directory per job under ``<data_dir>/workspaces``, and nothing outside it.
+
+A client (the AiiDA transport) names files inside a workspace with relative paths. Every path is
+checked before it is touched, because the server runs next to lab hardware and must not become a
+way to read or overwrite other files:
+
+* workspace names are plain names (``[A-Za-z0-9][A-Za-z0-9._-]{0,127}``), never paths;
+* a file path must be relative, may use ``/`` for sub-directories, and must not contain ``..``,
+  empty or ``.`` components, backslashes or NUL characters (400);
+* no component of the path may be a symbolic link, and the resolved path must lie inside the
+  workspace (403), so a link planted in a workspace cannot lead out of it.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import uuid
+
+__all__ = ["NAME_PATTERN", "PathRefused", "WorkspaceNotFound", "Workspaces"]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+class PathRefused(ValueError):
+    """A workspace name or file path that is not allowed; ``status`` is the HTTP status (400/403)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+class WorkspaceNotFound(LookupError):
+    """No workspace (or no file in it) of that name."""
+
+
+class Workspaces:
+    """The workspaces under ``root``."""
+
+    def __init__(self, root: str | pathlib.Path):
+        self.root = pathlib.Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._real_root = self.root.resolve()
+
+    def _checked_name(self, name: str) -> str:
+        if not _NAME.match(name) or name in (".", ".."):
+            raise PathRefused(f"workspace name {name!r} is not allowed (expected {NAME_PATTERN})")
+        return name
+
+    def create(self, name: str | None = None) -> tuple[str, bool]:
+        """Create workspace ``name`` (a fresh random one if None); returns ``(name, created)``."""
+        name = self._checked_name(name) if name is not None else uuid.uuid4().hex
+        path = self.root / name
+        if path.is_symlink():
+            raise PathRefused(f"workspace {name!r} is a symbolic link", status=403)
+        created = not path.exists()
+        path.mkdir(exist_ok=True)
+        return name, created
+
+    def directory(self, name: str) -> pathlib.Path:
+        """The directory of an existing workspace."""
+        path = self.root / self._checked_name(name)
+        if path.is_symlink():
+            raise PathRefused(f"workspace {name!r} is a symbolic link", status=403)
+        if not path.is_dir():
+            raise WorkspaceNotFound(f"no workspace {name!r}")
+        return path
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.directory(name)
+        except WorkspaceNotFound:
+            return False
+        return True
+
+    def resolve(self, name: str, relpath: str) -> pathlib.Path:
+        """The path of ``relpath`` inside workspace ``name``, after every check (it may not exist)."""
+        base = self.directory(name)
+        parts = self._checked_parts(relpath)
+        path = base
+        for part in parts:
+            path = path / part
+            if path.is_symlink():
+                raise PathRefused(f"path {relpath!r} goes through a symbolic link", status=403)
+        if not path.resolve().is_relative_to(base.resolve()):
+            raise PathRefused(f"path {relpath!r} leaves the workspace", status=403)
+        return path
+
+    @staticmethod
+    def _checked_parts(relpath: str) -> list[str]:
+        if not relpath or "\x00" in relpath or "\\" in relpath:
+            raise PathRefused(f"file path {relpath!r} is empty or contains a backslash or NUL")
+        if relpath.startswith("/") or pathlib.PurePath(relpath).is_absolute():
+            raise PathRefused(f"file path {relpath!r} is absolute; give a path relative to the workspace")
+        parts = relpath.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise PathRefused(f"file path {relpath!r} has an empty, '.' or '..' component")
+        return parts
+
+    def write(self, name: str, relpath: str, data: bytes) -> pathlib.Path:
+        """Write a file (creating sub-directories), atomically, replacing any existing file."""
+        path = self.resolve(name, relpath)
+        if path.is_dir():
+            raise PathRefused(f"{relpath!r} is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.resolve(name, relpath)  # the new directories are ours, but check again all the same
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        return path
+
+    def file(self, name: str, relpath: str) -> pathlib.Path:
+        """An existing regular file of the workspace."""
+        path = self.resolve(name, relpath)
+        if not path.is_file():
+            raise WorkspaceNotFound(f"no file {relpath!r} in workspace {name!r}")
+        return path
+
+    def list(self, name: str) -> list[dict]:
+        """Every regular file (recursively): ``{"path", "size", "mtime"}``, sorted by path."""
+        base = self.directory(name)
+        entries = []
+        for path in sorted(base.rglob("*")):
+            if path.is_symlink() or not path.is_file() or path.name.endswith(".partial"):
+                continue
+            stat = path.stat()
+            entries.append({"path": path.relative_to(base).as_posix(), "size": stat.st_size, "mtime": stat.st_mtime})
+        return entries
+
+    def delete(self, name: str) -> None:
+        """Remove a workspace and everything in it."""
+        shutil.rmtree(self.directory(name))
