@@ -4,5 +4,6 @@ from .root import main
 from . import cmd_simulate  # noqa: F401  (registers ``bigmap-al simulate``)
 from . import cmd_setup  # noqa: F401  (registers ``bigmap-al setup``)
 from . import cmd_benchmark  # noqa: F401  (registers ``bigmap-al benchmark``)
+from . import cmd_instrument  # noqa: F401  (registers ``bigmap-al instrument``)
 
 __all__ = ["main"]

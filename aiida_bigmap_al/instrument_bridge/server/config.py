@@ -303,6 +303,9 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
     for error in exc.errors():
         path = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
         message = error["msg"].removeprefix("Value error, ")
+        value = error.get("input")
+        if error["type"] != "missing" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            message += f" (got {value!r})"
         lines.append(f"{path}: {message}" if path else message)
     return "; ".join(lines)
 

@@ -1,0 +1,43 @@
+"""``bigmap-al instrument``: run an instrument server on the lab PC next to the hardware."""
+
+from __future__ import annotations
+
+import click
+
+from .root import main
+
+
+@main.group("instrument")
+def instrument():
+    """Instrument servers that carry out measurement jobs on (real or emulated) lab hardware."""
+
+
+@instrument.command("serve")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--host", default=None, help="Interface to bind (default: the config's host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: the config's port).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(config, host, port, log_level):
+    """Serve the rig described by the YAML file CONFIG over HTTP (FastAPI + uvicorn).
+
+    Starts the configured device emulators (if any), opens every device, and runs the queued jobs
+    one at a time. Stop it with Ctrl-C; a job running at that moment ends failed.
+    """
+    import logging
+
+    import uvicorn
+
+    from ..instrument_bridge.server.app import create_app
+    from ..instrument_bridge.server.config import ConfigError, load_config
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        rig = load_config(config)
+        app = create_app(rig)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    host = host or rig.host
+    port = rig.port if port is None else port
+    click.echo(f"instrument {rig.instrument!r}: serving on http://{host}:{port} (data in {rig.data_dir})")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
