@@ -1,0 +1,173 @@
+"""The provenance steps of a campaign, as calcfunctions.
+
+dataset_n --fit_model--> model_n --suggest--> suggestion --(measurement)--> measurement
+--append_measurements--> dataset_n+1. Each step is a thin wrapper around the pure learning code,
+so that the graph records exactly which data, configuration and seed produced what.
+
+The model node holds no pickled object: it holds the strategy, the seed, the features and a
+link to its training data (the dataset is its input), and the fitted hyperparameters for people
+to read. Fitting is deterministic, so ``suggest`` rebuilds the very same model from those.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida.engine import ExitCode, calcfunction
+from aiida.orm import ArrayData, Dict, Int
+
+from ..learning import Strategy, initial_picks, propose
+from ..schemas import FomData, Measurement, Origin
+from ..space import SearchSpace
+from . import records
+
+__all__ = ["append_measurements", "candidate_points", "fit_model", "initial_design",
+           "replay_measurement", "suggest", "summarize"]
+
+#: Relative tolerance when matching a suggestion against the rows of a pool.
+_MATCH_RTOL = 1e-9
+
+
+def candidate_points(space: SearchSpace, settings: dict, pool: ArrayData | None):
+    """The candidates in model-input order: the given pool, or a Sobol sample at each temperature."""
+    if pool is not None:
+        return pool.get_array("X")
+    sample = space.sample(settings["n_candidates"], seed=settings["seed"], method="sobol")
+    names, _ = records.features(space)
+    if "T" not in names:
+        return sample
+    Ts = records.temperatures(space)
+    return np.vstack([np.column_stack([sample, np.full(len(sample), T)]) for T in Ts])
+
+
+def _temperature_of(row, space):
+    names, _ = records.features(space)
+    return float(row[names.index("T")]) if "T" in names else records.temperatures(space)[0]
+
+
+def _document(row, space, **prediction):
+    point = {name: float(row[i]) for i, name in enumerate(space.names)}
+    return Dict(records.suggestion_document(point, _temperature_of(row, space), **prediction))
+
+
+@calcfunction
+def initial_design(space: Dict, settings: Dict, candidates: ArrayData | None = None) -> dict:
+    """The start of a campaign without data: random rows of the pool, or a Sobol design."""
+    space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
+    n_initial = settings_["n_initial"]
+    if candidates is not None:
+        X = candidate_points(space_, settings_, candidates)
+        rows = X[initial_picks(len(X), n_initial, settings_["seed"])]
+    else:
+        rows = space_.sample(n_initial, seed=settings_["seed"], method="sobol")
+        if "T" in records.features(space_)[0]:
+            Ts = records.temperatures(space_)
+            rows = np.column_stack([rows, [Ts[i % len(Ts)] for i in range(n_initial)]])
+    return {f"suggestion_{i}": _document(row, space_) for i, row in enumerate(rows)}
+
+
+def _model(space_, strategy_, seed, rows):
+    names, bounds = records.features(space_)
+    conditions = {} if "T" in names else {"temperature": records.temperatures(space_)[0]}
+    X, y = records.rows_to_arrays(rows, space_)
+    return strategy_.build_model(bounds, seed, names, conditions).fit(X, y), X, y
+
+
+@calcfunction
+def fit_model(dataset: Dict, space: Dict, strategy: Dict, seed: Int) -> Dict:
+    """Fit the strategy's model on a dataset: model version n for dataset version n."""
+    space_ = SearchSpace.from_dict(space.get_dict())
+    strategy_ = Strategy.model_validate(strategy.get_dict())
+    model, X, y = _model(space_, strategy_, seed.value, dataset["rows"])
+    fitted = model.predict_mean(X)
+    return Dict({
+        "version": dataset["version"],
+        "strategy": strategy_.model_dump(mode="json"),
+        "seed": seed.value,
+        "training_data": dataset.uuid,
+        "n_observations": len(y),
+        "features": records.features(space_)[0],
+        "hyperparameters": getattr(model.surrogate, "hyperparameters", {}),
+        "prior": getattr(model.prior, "parameters", None),
+        "training_rmse": float(np.sqrt(np.mean((fitted - y) ** 2))),
+    })
+
+
+@calcfunction
+def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
+            candidates: ArrayData | None = None, **pending: Dict) -> dict:
+    """Propose a batch from the model, aware of the suggestions still being measured."""
+    space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
+    strategy_ = Strategy.model_validate(model["strategy"])
+    fitted, X, y = _model(space_, strategy_, model["seed"], dataset["rows"])
+    X_candidates = candidate_points(space_, settings_, candidates)
+    X_pending = np.array([_row(node.get_dict(), space_) for node in pending.values()])
+    taken = [*_matches(X_candidates, X), *_matches(X_candidates, X_pending)]
+    k = min(settings_["batch_size"], len(X_candidates) - len(set(taken)))
+    acquisition = strategy_.acquisition_function()
+    proposals = propose(fitted, X, y, X_candidates, acquisition, k=k,
+                        pending=X_pending if len(X_pending) else None, exclude=taken)
+    return {
+        f"suggestion_{i}": _document(
+            X_candidates[p.index], space_, mean=p.mean, std=p.std, score=p.score,
+            model_version=model["version"], acquisition=acquisition.name)
+        for i, p in enumerate(proposals)
+    }
+
+
+def _row(document, space_):
+    """Model inputs of a suggestion document."""
+    names, _ = records.features(space_)
+    values = {**document["variables"], "T": document["temperature"]["value"]}
+    return [values[name] for name in names]
+
+
+def _matches(candidates, points):
+    """Rows of ``candidates`` equal (to rounding) to any of ``points``."""
+    if len(points) == 0:
+        return []
+    close = np.isclose(candidates[:, None, :], np.asarray(points)[None, :, :], rtol=_MATCH_RTOL,
+                       atol=1e-12).all(axis=-1)
+    return [int(i) for i in np.flatnonzero(close.any(axis=1))]
+
+
+@calcfunction
+def append_measurements(dataset: Dict, **measurements: Dict) -> Dict:
+    """Dataset version n+1: version n plus the new measurements, in the order given."""
+    rows = list(dataset["rows"])
+    rows.extend(records.measurement_row(node.get_dict(), node.uuid)
+                for _, node in sorted(measurements.items(), key=lambda item: _order(item[0])))
+    return Dict({**dataset.get_dict(), "version": dataset["version"] + 1, "rows": rows})
+
+
+def _order(label):
+    return int(label.rsplit("_", 1)[-1]) if label.rsplit("_", 1)[-1].isdigit() else label
+
+
+@calcfunction
+def replay_measurement(suggestion: Dict, table: ArrayData) -> Dict | ExitCode:
+    """Measure a suggestion by looking it up in pre-generated data (``table``: arrays X, y).
+
+    The instant measurement method: it replays measured values, e.g. the FZJ data set, so that
+    a workchain campaign on that data makes the same decisions as the pure-Python benchmark.
+    """
+    document = suggestion.get_dict()
+    X, y = table.get_array("X"), table.get_array("y")
+    point = [*document["variables"].values(), document["temperature"]["value"]][: X.shape[1]]
+    rows = _matches(X, [point])
+    if not rows:
+        return ExitCode(300, f"no row of table {table.uuid} matches the suggestion {point}")
+    value = float(y[rows[0]])
+    origin = Origin(origin=table.base.attributes.get("origin", "experiment"))
+    measurement = Measurement(
+        formulation=document["formulation"], temperature=document["temperature"], pending=False,
+        kind=origin, fom_data=FomData(value=value, unit=records.UNIT, origin=origin,
+                                      measurement_id=f"{table.uuid}:{rows[0]}",
+                                      name="conductivity"))
+    return Dict(measurement.model_dump(mode="json"))
+
+
+@calcfunction
+def summarize(dataset: Dict, iterations: Dict) -> dict:
+    """The campaign's best measurement and its history (what each iteration suggested and measured)."""
+    best = max(dataset["rows"], key=lambda row: row["value"])
+    return {"best": Dict(best), "history": Dict({**iterations.get_dict(), "dataset": dataset.uuid})}

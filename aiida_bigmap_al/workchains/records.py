@@ -1,0 +1,82 @@
+"""The documents that campaigns keep in ``Dict`` nodes, and their conversion to arrays.
+
+A *dataset* is ``{"version": n, "variables": ["r", "c"], "unit": "mS/cm", "rows": [...]}`` with
+one row per measurement: ``{"r", "c", "temperature", "value", "origin", "measurement"}`` (the last
+is the UUID of the measurement node). A *suggestion* is a FINALES formulation and temperature with
+what the model said of it. Plain JSON, so every field can be queried with ``QueryBuilder``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..electrolyte import from_formulation, to_formulation
+from ..schemas import Formulation, Measurement, Temperature
+from ..space import SearchSpace
+
+__all__ = ["features", "measurement_row", "rows_to_arrays", "suggestion_document", "temperatures"]
+
+UNIT = "mS/cm"
+
+
+def temperatures(space: SearchSpace) -> list[float]:
+    """The campaign's temperatures (K), from the space's ``temperature`` condition."""
+    try:
+        return [float(T) for T in space.conditions["temperature"].values]
+    except KeyError:
+        raise ValueError("the search space needs a 'temperature' condition (K)") from None
+
+
+def features(space: SearchSpace):
+    """Names and bounds of the model's inputs: the variables, plus ``T`` over several temperatures."""
+    names, bounds = list(space.names), [list(b) for b in space.bounds]
+    Ts = temperatures(space)
+    if len(Ts) > 1:
+        names.append("T")
+        bounds.append([min(Ts), max(Ts)])
+    return names, np.asarray(bounds, dtype=float)
+
+
+def rows_to_arrays(rows, space: SearchSpace):
+    """``X`` (model inputs, see :func:`features`) and ``y`` of dataset rows."""
+    names, _ = features(space)
+    X = np.array([[row["temperature"] if name == "T" else row[name] for name in names]
+                  for row in rows], dtype=float).reshape(len(rows), len(names))
+    return X, np.array([row["value"] for row in rows], dtype=float)
+
+
+def suggestion_document(point: dict, temperature: float, mean=None, std=None, score=None,
+                        model_version=None, acquisition=None) -> dict:
+    """A suggestion: the validated FINALES formulation of ``point`` (``{"r", "c"}``) at ``temperature``."""
+    formulation = to_formulation(point["r"], point["c"])
+    return {
+        "formulation": formulation.model_dump(mode="json"),
+        "variables": {name: float(value) for name, value in point.items()},
+        "temperature": Temperature(value=temperature, unit="K").model_dump(mode="json"),
+        "predicted_mean": _number(mean),
+        "predicted_std": _number(std),
+        "acquisition_score": _number(score),
+        "acquisition": acquisition,
+        "model_version": model_version,
+        "unit": UNIT,
+    }
+
+
+def measurement_row(document: dict, uuid: str) -> dict:
+    """A dataset row from a FINALES measurement document (validated here, at the edge)."""
+    measurement = Measurement.model_validate(document)
+    if measurement.fom_data is None:
+        raise ValueError(f"measurement {uuid} is pending and has no value")
+    r, c = from_formulation(measurement.formulation)
+    return {"r": r, "c": c, "temperature": measurement.temperature.kelvin,
+            "value": measurement.fom_data.value, "origin": measurement.kind.origin,
+            "measurement": uuid}
+
+
+def formulation_point(document: dict) -> tuple[float, float]:
+    """``(r, c)`` of a formulation document."""
+    return from_formulation(Formulation.model_validate(document))
+
+
+def _number(value):
+    return None if value is None or not np.isfinite(value) else float(value)

@@ -1,0 +1,114 @@
+"""ActiveLearningWorkChain end to end on replayed FZJ data: decisions, provenance, failures."""
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_bigmap_al.datasets import load_fzj
+from aiida_bigmap_al.learning import STRATEGIES, initial_picks, pool_campaign
+from aiida_bigmap_al.space import fzj_space
+from aiida_bigmap_al.workchains import ActiveLearningWorkChain
+
+T = 293.15
+
+
+@pytest.fixture(scope="module")
+def pool(fzj_csv):
+    X, y, _ = load_fzj(fzj_csv).pool(T)
+    return X, y
+
+
+def inputs(pool, strategy="gp-exploit", budget=6, **extra):
+    X, y = pool
+    table = orm.ArrayData({"X": np.column_stack([X, np.full(len(X), T)]), "y": y})
+    return {
+        "space": orm.Dict(fzj_space(temperatures=[T]).to_dict()),
+        "strategy": orm.Dict(STRATEGIES[strategy].model_dump(mode="json")),
+        "budget": orm.Int(budget),
+        "seed": orm.Int(3),
+        "candidates": orm.ArrayData({"X": X}),
+        "methods": {"replay": {"table": table}},
+        **extra,
+    }
+
+
+def measured_rows(node, X):
+    rows = node.outputs.dataset["rows"]
+    return [int(np.flatnonzero(np.isclose(X, [row["r"], row["c"]]).all(axis=1))[0]) for row in rows]
+
+
+def test_campaign_makes_the_same_decisions_as_the_pure_python_campaign(aiida_profile, pool):
+    X, y = pool
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool))
+    assert node.is_finished_ok, node.exit_message
+    space = fzj_space(temperatures=[T])
+    expected = pool_campaign(X, y, STRATEGIES["gp-exploit"], 3, space.bounds, space.names,
+                             conditions={"temperature": T}, budget=6)
+    assert measured_rows(node, X) == list(expected)
+    assert node.outputs.best["value"] == pytest.approx(y[expected].max())
+    assert len(node.outputs.history["iterations"]) == 6
+
+
+def test_provenance_chain_dataset_model_suggestion_measurement_dataset(aiida_profile, pool):
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, budget=3))
+    calcfunction = orm.CalcFunctionNode
+    qb = orm.QueryBuilder()
+    qb.append(orm.WorkChainNode, filters={"id": node.pk}, project="*", tag="campaign")
+    qb.append(calcfunction, with_incoming="campaign", project="*", tag="fit",
+              filters={"attributes.process_label": "fit_model"})
+    qb.append(orm.Dict, with_outgoing="fit", project="*", tag="dataset_n",
+              filters={"attributes": {"has_key": "rows"}})
+    qb.append(orm.Dict, with_incoming="fit", project="*", tag="model")
+    qb.append(calcfunction, with_incoming="model", project="*", tag="suggest",
+              filters={"attributes.process_label": "suggest"})
+    qb.append(orm.Dict, with_incoming="suggest", project="*", tag="suggestion")
+    qb.append(calcfunction, with_incoming="suggestion", project="*", tag="measure",
+              filters={"attributes.process_label": "replay_measurement"})
+    qb.append(orm.Dict, with_incoming="measure", project="*", tag="measurement")
+    qb.append(calcfunction, with_incoming="measurement", project="*", tag="append",
+              filters={"attributes.process_label": "append_measurements"})
+    qb.append(orm.Dict, with_incoming="append", project="*", tag="dataset_next")
+    chains = qb.all(flat=False)
+    assert len(chains) == 2  # two model versions after the random start
+    for _, _, dataset_n, model, _, suggestion, _, measurement, _, dataset_next in chains:
+        assert model["version"] == dataset_n["version"] == dataset_next["version"] - 1
+        assert model["training_data"] == dataset_n.uuid
+        assert suggestion["model_version"] == model["version"]
+        assert dataset_next["rows"][-1]["measurement"] == measurement.uuid
+        assert measurement["formulation"] == suggestion["formulation"]
+    assert node.outputs.dataset.uuid in {chain[-1].uuid for chain in chains}
+
+
+def test_invalid_configuration_fails_with_its_exit_code(aiida_profile, pool):
+    bad = inputs(pool, strategy="gp-exploit")
+    bad["strategy"] = orm.Dict({"surrogate": {"name": "svm"}, "acquisition": {"name": "ucb"}})
+    _, node = run_get_node(ActiveLearningWorkChain, **bad)
+    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
+    assert "unknown surrogate 'svm'" in node.exit_message
+
+
+def replay_table_without(pool, missing):
+    X, y = pool
+    keep = ~np.isin(np.arange(len(X)), missing)
+    return orm.ArrayData({"X": np.column_stack([X, np.full(len(X), T)])[keep], "y": y[keep]})
+
+
+def test_a_failed_measurement_is_reported_and_the_campaign_goes_on(aiida_profile, pool):
+    start = initial_picks(len(pool[0]), 2, 3)
+    spec = inputs(pool, budget=4, n_initial=orm.Int(2), batch_size=orm.Int(2))
+    spec["methods"]["replay"]["table"] = replay_table_without(pool, start[:1])
+    _, node = run_get_node(ActiveLearningWorkChain, **spec)
+    assert node.is_finished_ok, node.exit_message
+    iterations = node.outputs.history["iterations"]
+    assert len(iterations[0]["failed"]) == 1
+    assert "no row of table" in iterations[0]["failed"][0]["message"]
+    assert len(node.outputs.dataset["rows"]) == 4
+    assert start[0] not in measured_rows(node, pool[0])
+
+
+def test_a_batch_whose_measurements_all_fail_stops_the_campaign(aiida_profile, pool):
+    spec = inputs(pool, budget=4)
+    spec["methods"]["replay"]["table"] = replay_table_without(pool, np.arange(len(pool[0])))
+    _, node = run_get_node(ActiveLearningWorkChain, **spec)
+    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.status
