@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import sys
 import tempfile
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 # Never touch ~/.aiida: aiida-core's fixtures make their own temporary profiles, but importing
 # aiida without AIIDA_PATH creates the default configuration folder in the home directory.
 os.environ.setdefault("AIIDA_PATH", tempfile.mkdtemp(prefix="bigmap-al-tests-"))
+# The daemon that `submit_and_await` starts runs `verdi` of this environment.
+os.environ["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
 pytest_plugins = "aiida.tools.pytest_fixtures"
 
@@ -24,3 +27,10 @@ def fzj_csv() -> pathlib.Path:
     if not FZJ_CSV.is_file():
         pytest.skip(f"FZJ data not found at {FZJ_CSV}")
     return FZJ_CSV
+
+
+@pytest.fixture(scope="session")
+def aiida_profile(aiida_config, aiida_profile_factory):
+    """aiida-core's temporary profile, with the ZeroMQ broker so that tests can use the daemon."""
+    with aiida_profile_factory(aiida_config, broker_backend="core.zeromq") as profile:
+        yield profile

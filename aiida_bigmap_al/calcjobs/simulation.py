@@ -29,7 +29,7 @@ from aiida.orm import Dict, Float, Str, to_aiida_type
 from aiida_shell.calculations.shell import ShellJob
 
 from ..electrolyte import from_formulation
-from ..schemas import Formulation
+from ..schemas import Formulation, Temperature
 from ..simulator import MODELS
 
 __all__ = ("SimulationCalcJob",)
@@ -52,8 +52,17 @@ class SimulationCalcJob(ShellJob):
         for name in _GENERIC_SHELL_PORTS:
             del spec.inputs[name]
         spec.input(
+            "suggestion",
+            valid_type=Dict,
+            required=False,
+            validator=_validate_suggestion,
+            help="A campaign's suggestion (its `formulation` and `temperature` are simulated), "
+            "instead of `formulation` and `temperature`: links the job to what asked for it.",
+        )
+        spec.input(
             "formulation",
             valid_type=Dict,
+            required=False,
             serializer=_serialize_formulation,
             validator=_validate_formulation,
             help="FINALES Formulation (JSON) of LiPF6 in EC/PC/EMC with (EC+PC):EMC = 3:7 by mass.",
@@ -61,6 +70,7 @@ class SimulationCalcJob(ShellJob):
         spec.input(
             "temperature",
             valid_type=Float,
+            required=False,
             serializer=to_aiida_type,
             validator=_validate_temperature,
             help="Temperature in K.",
@@ -73,6 +83,7 @@ class SimulationCalcJob(ShellJob):
             validator=_validate_model,
             help=f"Conductivity model of the simulator: one of {', '.join(sorted(MODELS))}.",
         )
+        spec.inputs.validator = _validate_point_given
         spec.inputs["metadata"]["options"]["parser_name"].default = "bigmap.simulation"  # type: ignore[index]
         spec.output(
             "measurement",
@@ -118,10 +129,39 @@ class SimulationCalcJob(ShellJob):
 
     def _simulator_input(self) -> dict[str, t.Any]:
         """The simulator's input document: the model and the one (r, c, T) point of the inputs."""
-        formulation = Formulation.model_validate(self.inputs.formulation.get_dict())
+        formulation, temperature = point_of(self.inputs)
         r, c = from_formulation(formulation)
-        point = {"r": r, "c": c, "temperature": float(self.inputs.temperature.value)}
+        point = {"r": r, "c": c, "temperature": temperature}
         return {"model": self.inputs.model.value, "points": [point]}
+
+
+def point_of(inputs: t.Any) -> tuple[Formulation, float]:
+    """The formulation and temperature (K) to simulate: from the suggestion, or given directly."""
+    if "suggestion" in inputs:
+        suggestion = inputs["suggestion"].get_dict()
+        temperature = Temperature.model_validate(suggestion["temperature"]).kelvin
+        return Formulation.model_validate(suggestion["formulation"]), temperature
+    return Formulation.model_validate(inputs["formulation"].get_dict()), float(inputs["temperature"].value)
+
+
+def _validate_point_given(inputs: t.Any, _: t.Any) -> str | None:
+    """Exactly one way of naming the point: a suggestion, or a formulation and a temperature."""
+    direct = [name for name in ("formulation", "temperature") if name in inputs]
+    if "suggestion" in inputs and direct:
+        return f"give either `suggestion` or `formulation` and `temperature`, not both (got {direct})"
+    if "suggestion" not in inputs and len(direct) != 2:
+        return "give `suggestion`, or both `formulation` and `temperature`"
+    return None
+
+
+def _validate_suggestion(value: Dict, _: t.Any) -> str | None:
+    """A suggestion with a valid formulation the simulator can take and a temperature."""
+    document = value.get_dict()
+    try:
+        Temperature.model_validate(document.get("temperature"))
+    except pydantic.ValidationError as error:
+        return f"the suggestion has no valid temperature: {describe_validation_error(error)}"
+    return _validate_formulation(Dict(document.get("formulation") or {}), None)
 
 
 def _serialize_formulation(value: t.Any) -> Dict:

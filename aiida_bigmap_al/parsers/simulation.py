@@ -16,8 +16,8 @@ from aiida.engine import ExitCode
 from aiida.orm import Dict
 from aiida_shell.parsers.shell import ShellParser
 
-from ..calcjobs.simulation import SimulationCalcJob, describe_validation_error
-from ..schemas import FomData, Formulation, Measurement, Origin, Temperature
+from ..calcjobs.simulation import SimulationCalcJob, describe_validation_error, point_of
+from ..schemas import FomData, Measurement, Origin, Temperature
 
 __all__ = ("SimulationParser",)
 
@@ -84,9 +84,10 @@ class SimulationParser(ShellParser):
         if result.conductivity is None:
             raise ValueError("the point is marked in range but has no conductivity")
         simulation = Origin(origin="simulation")
+        formulation, temperature = point_of(self.node.inputs)
         return Measurement(
-            formulation=Formulation.model_validate(self.node.inputs.formulation.get_dict()),
-            temperature=Temperature(value=self.node.inputs.temperature.value, unit="K"),
+            formulation=formulation,
+            temperature=Temperature(value=temperature, unit="K"),
             pending=False,
             kind=simulation,
             fom_data=FomData(
