@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import pathlib
 import random
 from collections.abc import Callable
@@ -52,6 +53,8 @@ class ConductivityModel:
     def sample(self, r: float, c: float, temperature: float, rng: random.Random) -> float:
         """One replicate: the mean times ``1 + d``, ``d`` drawn from the data's replicate deviations."""
         mean = self.mean(r, c, temperature)
+        if math.isnan(mean):
+            return math.nan
         deviation = self.deviations[rng.randrange(self.deviations.size)]
         return max(mean * (1.0 + deviation), 0.0)
 

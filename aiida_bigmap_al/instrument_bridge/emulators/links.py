@@ -45,10 +45,14 @@ class EmulatorLink:
         """Open the link and start serving; returns the pyserial URL a driver should open."""
         raise NotImplementedError
 
-    def stop(self) -> None:
-        """Stop serving, interrupt the device and release the link's resources."""
+    def request_stop(self) -> None:
+        """Ask the serving thread to stop and interrupt the device, without waiting."""
         self._stop.set()
         self.device.shutdown()
+
+    def stop(self) -> None:
+        """Stop serving, interrupt the device and release the link's resources."""
+        self.request_stop()
         for thread in self._threads:
             thread.join(timeout=5)
         self._close()

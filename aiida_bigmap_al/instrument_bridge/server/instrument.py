@@ -66,9 +66,8 @@ class Instrument:
     def start(self) -> Instrument:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = JobStore(self.config.data_dir / "jobs.sqlite")
-        for job in self.store.fail_interrupted(RESTART_MESSAGE):
+        for job in self.store.fail_interrupted(RESTART_MESSAGE, finalize=self._finish_files):
             LOGGER.warning("job %s was running when the server stopped: marked failed", job.id)
-            self._finish_files(job)
         try:
             self.emulators = start_emulators(self.config)
             self._open_drivers()
@@ -98,6 +97,8 @@ class Instrument:
             self._worker.join(timeout=60)
         for driver in self.drivers.values():
             driver.close()
+        for emulator in self.emulators.values():
+            emulator.link.request_stop()  # all at once: each takes up to a poll interval
         for emulator in self.emulators.values():
             emulator.link.stop()
         if self.store is not None:
@@ -174,9 +175,8 @@ class Instrument:
                 raise Conflict(f"job {job_id} is already {job.state.value}")
             if job.state is JobState.QUEUED:
                 job.state, job.finished, job.message = JobState.CANCELLED, utc_now(), "cancelled before it started"
-                store.save(job)
                 self._finish_files(job)
-                return job
+                return store.save(job)
             job.cancel_requested = True
             self._cancel.add(job_id)
             return store.save(job)
@@ -239,10 +239,11 @@ class Instrument:
         with store.lock:
             job = self.job(job.id)
             job.state, job.message, job.finished, job.current_step = outcome.state, outcome.message, utc_now(), None
+            # files first: a client that sees the final state must find them complete
+            JobLog(workspace / RAW_FILE).update(job)
+            write_result(job, self.config.instrument, workspace, outcome)
             store.save(job)
             self._cancel.discard(job.id)
-        JobLog(workspace / RAW_FILE).update(job)
-        write_result(job, self.config.instrument, workspace, outcome)
         LOGGER.info("job %s %s %s", job.id, job.state.value, job.message)
 
     def _finish_files(self, job: Job) -> None:

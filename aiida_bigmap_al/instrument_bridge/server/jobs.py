@@ -20,6 +20,7 @@ import pathlib
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
@@ -139,12 +140,19 @@ class JobStore:
             job.state, job.started = JobState.RUNNING, utc_now()
             return self.save(job)
 
-    def fail_interrupted(self, message: str = "interrupted by server restart") -> list[Job]:
-        """Mark every job left ``running`` by a previous server process as ``failed``."""
+    def fail_interrupted(
+        self, message: str = "interrupted by server restart", finalize: Callable[[Job], None] = lambda job: None
+    ) -> list[Job]:
+        """Mark every job left ``running`` by a previous server process as ``failed``.
+
+        ``finalize(job)`` runs before each job is saved (to write its files), so that a job is
+        never seen failed without them.
+        """
         with self._lock:
             jobs = self.list(JobState.RUNNING)
             for job in jobs:
                 job.state, job.message, job.finished, job.current_step = JobState.FAILED, message, utc_now(), None
+                finalize(job)
                 self.save(job)
         return jobs
 

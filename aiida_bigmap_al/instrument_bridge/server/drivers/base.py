@@ -148,7 +148,7 @@ class LineDriver:
         Waits ``timeout + duration_s * time_scale`` seconds at most; raises :class:`DeviceError`
         on a timeout, an ``ERR`` reply or any reply that does not match.
         """
-        line = f"{self.address} {command}"
+        line = self.command_line(command)
         with self._lock:
             port = self._require_port(line)
             wait_s = self.timeout + duration_s * self.time_scale
@@ -161,6 +161,10 @@ class LineDriver:
             except (serial.SerialException, OSError) as exc:
                 raise DeviceError(self.name, line, f"serial link failed: {exc}") from exc
         return self._check(line, raw, pattern, wait_s)
+
+    def command_line(self, command: str) -> str:
+        """The full line sent for ``command`` (as named in a :class:`DeviceError`)."""
+        return f"{self.address} {command}"
 
     def _require_port(self, line: str) -> serial.SerialBase:
         if self._port is None:

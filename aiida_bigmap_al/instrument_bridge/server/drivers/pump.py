@@ -57,5 +57,5 @@ class SyringePumpDriver(LineDriver):
         duration = volume_ml / self.settings.rate_ml_min * 60.0
         reported = float(self.query(command, rf"OK ({NUMBER})", duration_s=duration).group(1))
         if abs(reported - volume_ml) > _TOLERANCE_ML:
-            raise DeviceError(self.name, command, f"pump reports {reported} mL dispensed, {volume_ml:.3f} mL requested")
+            raise DeviceError(self.name, self.command_line(command), f"pump reports {reported} mL dispensed, {volume_ml:.3f} mL requested")
         return reported

@@ -59,10 +59,10 @@ class XYZStageDriver(LineDriver):
         for axis, value in zip("xyz", (x, y, z)):
             low, high = self.settings.travel[axis]
             if not low <= value <= high:
-                raise DeviceError(self.name, command, f"{axis} = {value} outside travel [{low}, {high}] mm")
+                raise DeviceError(self.name, self.command_line(command), f"{axis} = {value} outside travel [{low}, {high}] mm")
         duration = math.dist(self._position, (x, y, z)) / self.settings.speed_mm_s
         reached = tuple(float(v) for v in self.query(command, rf"OK {_TRIPLE}", duration_s=duration).groups())
         if math.dist(reached, (x, y, z)) > _TOLERANCE_MM:
-            raise DeviceError(self.name, command, f"stage reports {reached}, not the target")
+            raise DeviceError(self.name, self.command_line(command), f"stage reports {reached}, not the target")
         self._position = reached
         return reached

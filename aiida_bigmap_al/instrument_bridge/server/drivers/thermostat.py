@@ -37,7 +37,7 @@ class ThermostatDriver(LineDriver):
         command = f"SET {kelvin:.3f}"
         if not self.settings.min_k <= kelvin <= self.settings.max_k:
             raise DeviceError(
-                self.name, command, f"{kelvin} K outside [{self.settings.min_k}, {self.settings.max_k}] K"
+                self.name, self.command_line(command), f"{kelvin} K outside [{self.settings.min_k}, {self.settings.max_k}] K"
             )
         self.query(command, "OK")
 
