@@ -1,0 +1,90 @@
+"""``bigmap-al campaign``: look at a finished active-learning campaign and export it.
+
+The commands work on the active AiiDA profile (see :func:`aiida_bigmap_al.profile.load`): AiiDA
+is imported inside each command, after :func:`aiida_bigmap_al.profile.ensure_environment` chose
+the configuration. What they show and write comes from :mod:`aiida_bigmap_al.export` (reading the
+provenance graph) and :mod:`aiida_bigmap_al.analysis.history` (tables and plots).
+"""
+
+import pathlib
+
+import click
+
+from .root import main
+
+_FILE = click.Path(dir_okay=False, writable=True, path_type=pathlib.Path)
+
+
+@main.group("campaign")
+def campaign():
+    """Show and export active-learning campaigns (ActiveLearningWorkChain nodes)."""
+
+
+@campaign.command("show")
+@click.argument("pk", type=int)
+@click.option("--plot", "plot_path", type=_FILE,
+              help="Where to write the best-so-far plot (PNG)  [default: campaign-<PK>.png]")
+def show(pk, plot_path):
+    """Print what campaign PK suggested and measured, iteration by iteration, and its best.
+
+    \b
+    One line per suggestion: the iteration and model version that proposed it, the point, the
+    model's prediction, the measured value and its origin (or why its measurement failed), and
+    the best value found so far. A best-so-far plot is written as well.
+    """
+    from ..analysis.history import format_table, write_plot
+    from ..export import campaign_record
+
+    record = campaign_record(_campaign(pk))
+    click.echo(format_table(record))
+    plot_path = plot_path or pathlib.Path(f"campaign-{pk}.png")
+    write_plot(record, plot_path)
+    click.echo(f"plot: {plot_path}")
+
+
+@campaign.command("export")
+@click.argument("pk", type=int)
+@click.argument("archive", type=_FILE)
+@click.option("--hdf5", "hdf5_path", type=_FILE,
+              help="The HDF5 file with the data table and model history  [default: ARCHIVE with suffix .h5]")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
+def export(pk, archive, hdf5_path, force):
+    """Write campaign PK as an AiiDA archive (ARCHIVE) and as an HDF5 file.
+
+    \b
+    The archive holds the campaign's whole provenance graph (every calculation, input and
+    output); import it with `verdi archive import`, or upload it to Materials Cloud Archive.
+    The HDF5 file holds the campaign's data table (with units), the model history and the
+    suggestions, readable with h5py alone.
+    """
+    from .. import export as exporting
+
+    hdf5_path = hdf5_path or archive.with_suffix(".h5")
+    if hdf5_path.resolve() == archive.resolve():
+        raise click.BadParameter(f"the HDF5 file must differ from the archive ({archive})", param_hint="--hdf5")
+    for path in (archive, hdf5_path):
+        if path.exists() and not force:
+            raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    node = _campaign(pk)
+    record = exporting.campaign_record(node)
+    exporting.write_archive(node, archive, overwrite=force)
+    click.echo(f"archive: {archive}")
+    exporting.write_hdf5(record, hdf5_path, overwrite=force)
+    click.echo(f"hdf5: {hdf5_path} ({len(record['dataset'])} measurements, {len(record['models'])} models)")
+
+
+def _campaign(pk):
+    """Load the active profile, then campaign ``pk``; a clear error for a bad PK."""
+    from .. import profile
+
+    profile.ensure_environment()  # before AiiDA is first imported: it fixes the configuration folder
+    try:
+        profile.load()
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    from ..export import CampaignError, load_campaign
+
+    try:
+        return load_campaign(pk)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
