@@ -97,6 +97,12 @@ def test_not_a_mapping_and_not_yaml(tmp_path):
         load_config(path)
 
 
+def test_servers_bind_localhost_unless_told_otherwise(tmp_path):
+    raw = rig_dict("droplet", tmp_path)
+    raw.pop("host", None)
+    assert RigConfig.model_validate(raw).host == "127.0.0.1"
+
+
 def test_settings_are_parsed_per_kind(tmp_path):
     config = RigConfig.model_validate(rig_dict("conductivity", tmp_path))
     assert config.token == TOKEN
