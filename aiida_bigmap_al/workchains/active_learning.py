@@ -15,13 +15,13 @@ from aiida.engine import WorkChain, append_, if_, while_
 
 from ..learning import Strategy
 from ..space import SearchSpace
-from . import functions, records
+from . import functions, lane, records
 
 __all__ = ["ActiveLearningWorkChain"]
 
 #: Measurement methods and the input that configures each, in the order the ``round_robin``
 #: policy cycles through them.
-METHODS = {"simulation": "code", "replay": "table"}
+METHODS = {"experiment": "code", "simulation": "code", "replay": "table"}
 POLICIES = ("round_robin", "first")
 
 
@@ -57,19 +57,30 @@ class ActiveLearningWorkChain(WorkChain):
                    help="The simulator's conductivity model.")
         spec.input("methods.replay.table", valid_type=orm.ArrayData, required=False,
                    help="Pre-generated data (arrays X = r, c, T and y) replayed as measurements.")
+        spec.input("methods.experiment.code", valid_type=orm.AbstractCode, required=False,
+                   help="An instrument's code (`bigmap-al instrument register`), measured in batches.")
+        spec.input_namespace("methods.instruments", valid_type=orm.AbstractCode, dynamic=True,
+                             required=False,
+                             help="Instruments (or simulators) by name, each kept busy by its own "
+                                  "lane sharing one learner: measurements do not wait for batches.")
 
         spec.outline(
             cls.setup,
-            if_(cls.needs_initial_design)(
-                cls.design_start,
-                cls.measure,
-                cls.collect,
-            ),
-            while_(cls.should_continue)(
-                cls.fit,
-                cls.suggest,
-                cls.measure,
-                cls.collect,
+            if_(cls.uses_lanes)(
+                cls.launch_lanes,
+                cls.gather_lanes,
+            ).else_(
+                if_(cls.needs_initial_design)(
+                    cls.design_start,
+                    cls.measure,
+                    cls.collect,
+                ),
+                while_(cls.should_continue)(
+                    cls.fit,
+                    cls.suggest,
+                    cls.measure,
+                    cls.collect,
+                ),
             ),
             cls.finalize,
         )
@@ -100,7 +111,12 @@ class ActiveLearningWorkChain(WorkChain):
             return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=_one_line(error))
         self.ctx.methods = [name for name, required in METHODS.items()
                             if required in self.inputs.methods.get(name, {})]
-        if not self.ctx.methods:
+        self.ctx.instruments = dict(self.inputs.methods.get("instruments", {}))
+        if self.ctx.instruments and "initial_data" in self.inputs:
+            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(
+                reason="campaigns on `methods.instruments` start from their own design: "
+                       "`initial_data` is not supported with them")
+        if not self.ctx.methods and not self.ctx.instruments:
             return self.exit_codes.ERROR_NO_MEASUREMENT_METHOD
         if "candidates" in self.inputs:
             reason = self._invalid_pool()
@@ -111,6 +127,47 @@ class ActiveLearningWorkChain(WorkChain):
         self.ctx.iteration = 0
         self.ctx.history = []
         self.ctx.launched = 0
+
+    def uses_lanes(self):
+        return bool(self.ctx.instruments)
+
+    def launch_lanes(self):
+        """One lane per instrument, each starting from its own point of the initial design."""
+        group = orm.Group(label=f"bigmap-al/campaign/{self.uuid}").store()
+        self.ctx.group_uuid = group.uuid
+        settings = self._settings().get_dict()
+        first = self._outputs_in_order(functions.initial_design(
+            self.inputs.space, orm.Dict({**settings, "n_initial": len(self.ctx.instruments)}),
+            **self._pool()))
+        for suggestion in first:
+            suggestion.base.extras.set(lane.STATUS, "pending")
+        group.add_nodes(first)
+        for (name, code), suggestion in zip(sorted(self.ctx.instruments.items()), first):
+            inputs = {"group": orm.Str(group.uuid), "code": code, "first": suggestion,
+                      "space": self.inputs.space, "strategy": self.inputs.strategy,
+                      "settings": orm.Dict({**settings, "budget": self.inputs.budget.value}),
+                      "metadata": {"call_link_label": f"lane_{name}"}, **self._pool()}
+            self.to_context(lanes=append_(self.submit(lane.InstrumentLaneWorkChain, **inputs)))
+
+    def gather_lanes(self):
+        """The campaign's dataset: every measurement the lanes made, in the order they were made."""
+        measured, _ = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid))
+        if not measured:
+            return self.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.format(
+                count=len(self.ctx.lanes), iteration="(all lanes)")
+        self.ctx.dataset = functions.assemble_dataset(
+            self.inputs.space, **{f"measurement_{i}": node for i, node in enumerate(measured)})
+        rows, best = self.ctx.dataset["rows"], float("-inf")
+        for i, (row, node) in enumerate(zip(rows, measured)):
+            job, best = node.creator, max(best, row["value"])
+            self.ctx.history.append({
+                "iteration": i + 1, "lane": job.inputs.code.full_label,
+                "model_version": job.inputs.suggestion["model_version"],
+                "suggestions": [job.inputs.suggestion.uuid], "measured": [row], "failed": [],
+                "n_measurements": i + 1, "best_so_far": best})
+        for node in self.ctx.lanes:
+            if not node.is_finished_ok:
+                self.report(f"lane {node.pk} ended with [{node.exit_status}] {node.exit_message}")
 
     def needs_initial_design(self):
         return not self.ctx.dataset["rows"]
@@ -159,7 +216,7 @@ class ActiveLearningWorkChain(WorkChain):
                     suggestion, self.inputs.methods.replay.table, metadata={"call_link_label": label})
                 self.ctx.measurements.append(node)
             else:
-                self.to_context(measurements=append_(self.submit(self._simulation(suggestion, label))))
+                self.to_context(measurements=append_(self.submit(self._builder(method, suggestion, label))))
 
     def collect(self):
         """Append what was measured; report what failed; stop if nothing of the batch worked."""
@@ -231,15 +288,12 @@ class ActiveLearningWorkChain(WorkChain):
             return self.ctx.methods[0]
         return self.ctx.methods[self.ctx.launched % len(self.ctx.methods)]
 
-    def _simulation(self, suggestion, label):
-        from ..calcjobs.simulation import SimulationCalcJob
-
-        builder = SimulationCalcJob.get_builder()
-        builder.code = self.inputs.methods.simulation.code
-        builder.suggestion = suggestion
-        if "model" in self.inputs.methods.simulation:
-            builder.model = self.inputs.methods.simulation.model
-        builder.metadata.call_link_label = label
+    def _builder(self, method, suggestion, label):
+        """The calculation of a simulation or experiment measuring ``suggestion``."""
+        options = self.inputs.methods[method]
+        builder = lane.measurement_builder(options.code, suggestion, label)
+        if method == "simulation" and "model" in options:
+            builder.model = options.model
         return builder
 
     def _record_history(self, measured, failed):

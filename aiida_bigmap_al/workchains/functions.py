@@ -20,7 +20,7 @@ from ..schemas import FomData, Measurement, Origin
 from ..space import SearchSpace
 from . import records
 
-__all__ = ["append_measurements", "candidate_points", "fit_model", "initial_design",
+__all__ = ["append_measurements", "assemble_dataset", "candidate_points", "fit_model", "initial_design",
            "replay_measurement", "suggest", "summarize"]
 
 #: Relative tolerance when matching a suggestion against the rows of a pool.
@@ -137,6 +137,15 @@ def append_measurements(dataset: Dict, **measurements: Dict) -> Dict:
     rows.extend(records.measurement_row(node.get_dict(), node.uuid)
                 for _, node in sorted(measurements.items(), key=lambda item: _order(item[0])))
     return Dict({**dataset.get_dict(), "version": dataset["version"] + 1, "rows": rows})
+
+
+@calcfunction
+def assemble_dataset(space: Dict, **measurements: Dict) -> Dict:
+    """A dataset of exactly these measurements: what a lane's learner sees at that moment."""
+    rows = [records.measurement_row(node.get_dict(), node.uuid)
+            for _, node in sorted(measurements.items(), key=lambda item: _order(item[0]))]
+    return Dict({"version": len(rows), "variables": SearchSpace.from_dict(space.get_dict()).names,
+                 "unit": records.UNIT, "rows": rows})
 
 
 def _order(label):

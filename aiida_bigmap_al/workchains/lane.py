@@ -1,0 +1,117 @@
+"""``InstrumentLaneWorkChain``: keeps one instrument busy within a campaign that shares one learner.
+
+A WorkChain step waits for everything it launched, so one loop cannot react when *any* of N
+instruments finishes. Instead the campaign launches one lane per instrument; each lane loops
+suggest -> measure -> record on its own instrument. The lanes share the campaign's data through
+an AiiDA ``Group``: suggestions and measurements are added to it, and a suggestion's extra
+``status`` says whether it is ``pending``, ``measured`` or ``failed``. Each ``suggest`` takes as
+inputs the measurements and the pending suggestions that exist at that moment, so the provenance
+graph records exactly what the shared learner saw.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import WorkChain, while_
+from aiida.plugins import CalculationFactory
+
+from . import functions
+
+__all__ = ["InstrumentLaneWorkChain", "campaign_state", "measurement_builder"]
+
+STATUS = "status"
+
+
+def campaign_state(group):
+    """The campaign so far: measured suggestions with their measurements, and pending suggestions."""
+    measured, pending = [], []
+    for node in group.nodes:
+        status = node.base.extras.get(STATUS, None)
+        if status == "pending":
+            pending.append(node)
+        elif status == "measured":
+            measured.append(orm.load_node(node.base.extras.get("measurement")))
+    by_time = lambda node: node.ctime  # noqa: E731
+    return sorted(measured, key=by_time), sorted(pending, key=by_time)
+
+
+def measurement_builder(code, suggestion, label):
+    """A builder for the calculation that ``code`` runs (simulation or experiment) on a suggestion."""
+    builder = CalculationFactory(code.default_calc_job_plugin).get_builder()
+    builder.code = code
+    builder.suggestion = suggestion
+    builder.metadata.call_link_label = label
+    return builder
+
+
+class InstrumentLaneWorkChain(WorkChain):
+    """Suggest, measure, record on one instrument until the campaign's budget is used."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input("group", valid_type=orm.Str, help="UUID of the campaign's group.")
+        spec.input("code", valid_type=orm.AbstractCode, help="The instrument (or simulator) code.")
+        spec.input("first", valid_type=orm.Dict, help="The lane's first suggestion.")
+        spec.input("space", valid_type=orm.Dict)
+        spec.input("strategy", valid_type=orm.Dict)
+        spec.input("settings", valid_type=orm.Dict, help="Seed, candidates and budget.")
+        spec.input("candidates", valid_type=orm.ArrayData, required=False)
+        spec.outline(
+            cls.setup,
+            while_(cls.should_continue)(
+                cls.measure,
+                cls.record,
+                cls.suggest_next,
+            ),
+        )
+
+    def setup(self):
+        self.ctx.group = orm.load_group(uuid=self.inputs.group.value)
+        self.ctx.suggestion = self.inputs.first
+        self.ctx.count = 0
+
+    def should_continue(self):
+        return self.ctx.suggestion is not None
+
+    def measure(self):
+        self.ctx.count += 1
+        label = f"measure_{self.ctx.count}"
+        return self.to_context(job=self.submit(
+            measurement_builder(self.inputs.code, self.ctx.suggestion, label)))
+
+    def record(self):
+        """Mark the suggestion measured (with its measurement) or failed; the lane goes on."""
+        job, suggestion = self.ctx.job, self.ctx.suggestion
+        if job.is_finished_ok and "measurement" in job.outputs:
+            self.ctx.group.add_nodes(job.outputs.measurement)
+            suggestion.base.extras.set_many({STATUS: "measured",
+                                             "measurement": job.outputs.measurement.uuid})
+        else:
+            suggestion.base.extras.set(STATUS, "failed")
+            self.report(f"measurement {job.process_label}<{job.pk}> on {self.inputs.code.full_label} "
+                        f"failed ({job.exit_status}: {job.exit_message}); the lane goes on")
+
+    def suggest_next(self):
+        """Fit on every measurement so far and suggest one point, aware of the pending ones."""
+        settings = self.inputs.settings.get_dict()
+        measured, pending = campaign_state(self.ctx.group)
+        taken = sum(1 for node in self.ctx.group.nodes
+                    if node.base.extras.get(STATUS, None) in ("pending", "measured"))
+        if taken >= settings["budget"] or not measured:
+            self.ctx.suggestion = None
+            return
+        dataset = functions.assemble_dataset(self.inputs.space, **{
+            f"measurement_{i}": node for i, node in enumerate(measured)})
+        model = functions.fit_model(dataset, self.inputs.space, self.inputs.strategy,
+                                    orm.Int(settings["seed"]))
+        pool = {"candidates": self.inputs.candidates} if "candidates" in self.inputs else {}
+        outputs = functions.suggest(model, dataset, self.inputs.space,
+                                    orm.Dict({**settings, "batch_size": 1}), **pool,
+                                    **{f"pending_{i}": node for i, node in enumerate(pending)})
+        self.ctx.suggestion = outputs.get("suggestion_0")
+        if self.ctx.suggestion is None:
+            self.report("no candidate is left: the lane stops")
+            return
+        self.ctx.suggestion.base.extras.set(STATUS, "pending")
+        self.ctx.group.add_nodes(self.ctx.suggestion)
