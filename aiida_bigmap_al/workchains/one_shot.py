@@ -1,0 +1,243 @@
+"""``OneShotWorkChain``: fit once on existing data, hand the lab the best formulations per temperature.
+
+The BIG-MAP demonstrator ended its campaign on the FZJ data with a one-shot step: a surrogate over
+(r, c, T) fitted on every measurement, asked in full exploitation mode (its predicted mean alone)
+for the hypothetical top formulations at each temperature from -30 to 60 °C. This workchain does
+that, leaving the provenance dataset --fit_model--> model --propose_top--> suggestions.
+
+Exploitation alone would return k copies of one optimum (a dense candidate set has many points
+near the arg max), which tells a lab nothing new after the first: the ranked list therefore keeps
+only candidates at least ``min_distance`` apart in the unit square of the variables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+from aiida import orm
+from aiida.engine import ExitCode, WorkChain, calcfunction
+
+from ..datasets import TEMPERATURE_TOLERANCE, ConductivityData
+from ..learning import STRATEGIES, Strategy
+from ..schemas import Origin
+from ..space import SearchSpace
+from . import functions, records
+
+__all__ = ["OneShotWorkChain", "dataset_from", "distinct_top", "propose_top"]
+
+#: The acquisition of a one-shot proposal: the predicted mean, nothing for exploration.
+ACQUISITION = "exploit"
+
+#: The default surrogate: a GP on top of the Landesfeind 2019 law, which carries the strong
+#: temperature dependence that a stationary kernel alone extrapolates poorly.
+DEFAULT_STRATEGY = STRATEGIES["gp-prior-exploit"]
+
+
+def dataset_from(data: ConductivityData, origin: str = "experiment") -> dict:
+    """A dataset document (version 0, see :mod:`.records`) of ``data``: one row per formulation
+    and temperature, holding the mean of its replicates and their number.
+
+    Replicates are averaged because the surrogate should learn the formulation's conductivity,
+    not give a formulation measured eight times eight times the weight of one measured once.
+    ``origin`` (``experiment``, ``simulation`` or ``test``) says where the values come from.
+    """
+    origin = Origin(origin=origin).origin
+    unit = data.units.get("conductivity")
+    if unit != records.UNIT:
+        raise ValueError(f"conductivity of {data.source!r} is in {unit!r}, expected {records.UNIT!r}")
+    rows = []
+    for temperature in data.temperatures():
+        X, mean, count = data.pool(temperature)
+        rows.extend({"r": float(r), "c": float(c), "temperature": float(temperature),
+                     "value": float(value), "replicates": int(n), "origin": origin,
+                     "measurement": None}
+                    for (r, c), value, n in zip(X, mean, count))
+    return {"version": 0, "variables": ["r", "c"], "unit": records.UNIT, "source": data.source,
+            "rows": rows}
+
+
+def distinct_top(unit_points, means, k: int, min_distance: float) -> list[int]:
+    """Rows of the ``k`` highest ``means`` whose ``unit_points`` are pairwise at least
+    ``min_distance`` apart (Euclidean), best first; fewer if the candidates do not allow ``k``.
+
+    Greedy in order of the mean: a candidate is kept unless it is too close to one kept before,
+    so the first is always the arg max and ties keep candidate order (deterministic).
+    """
+    unit_points, means = np.asarray(unit_points, dtype=float), np.asarray(means, dtype=float)
+    chosen: list[int] = []
+    for i in np.argsort(-means, kind="stable"):
+        gaps = np.linalg.norm(unit_points[chosen] - unit_points[i], axis=1)
+        if not chosen or gaps.min() >= min_distance:
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+@calcfunction
+def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
+                n_candidates: orm.Int, min_distance: orm.Float, seed: orm.Int) -> orm.Dict | ExitCode:
+    """Per temperature of ``space``, the ``k`` distinct Sobol candidates with the highest predicted mean.
+
+    The model is rebuilt from its strategy, seed and training data (deterministic, as in
+    :func:`.functions.suggest`), so ``dataset`` must be the one ``model`` was fitted on.
+    """
+    if model["training_data"] != dataset.uuid:
+        raise ValueError(f"model {model.uuid} was fitted on dataset {model['training_data']}, "
+                         f"not on {dataset.uuid}")
+    space_ = SearchSpace.from_dict(space.get_dict())
+    fitted, _, _ = functions._model(space_, Strategy.model_validate(model["strategy"]),
+                                    model["seed"], dataset["rows"])
+    sample = space_.sample(n_candidates.value, seed=seed.value, method="sobol")
+    per_temperature = []
+    for temperature in records.temperatures(space_):
+        ranked = _ranked(fitted, space_, sample, temperature, k.value, min_distance.value,
+                         model["version"])
+        if len(ranked) < k.value:
+            return ExitCode(310, f"only {len(ranked)} of {n_candidates.value} candidates at "
+                                 f"{temperature} K are at least {min_distance.value} apart; "
+                                 f"asked for k = {k.value}")
+        per_temperature.append({"temperature": temperature, "ranked": ranked,
+                                "measured_best": _measured_best(dataset["rows"], temperature)})
+    return orm.Dict({"acquisition": ACQUISITION, "unit": records.UNIT, "k": k.value,
+                     "min_distance": min_distance.value, "n_candidates": n_candidates.value,
+                     "model_version": model["version"], "per_temperature": per_temperature})
+
+
+def _ranked(fitted, space_, sample, temperature, k, min_distance, version):
+    """Suggestion documents of the distinct top ``k`` at one temperature, best first."""
+    names, _ = records.features(space_)
+    X = np.column_stack([sample, np.full(len(sample), temperature)]) if "T" in names else sample
+    rows = distinct_top(space_.normalise(sample), fitted.predict_mean(X), k, min_distance)
+    mean, std = fitted.predict(X[rows])  # the std only where it is reported: it is the costly part
+    return [records.suggestion_document(dict(zip(space_.names, sample[row])), temperature,
+                                        mean=m, std=s, score=m, model_version=version,
+                                        acquisition=ACQUISITION)
+            for row, m, s in zip(rows, mean, std)]
+
+
+def _measured_best(rows, temperature):
+    """The best dataset row at ``temperature``, for comparison (None if nothing was measured there)."""
+    here = [row for row in rows if abs(row["temperature"] - temperature) <= TEMPERATURE_TOLERANCE]
+    if not here:
+        return None
+    best = max(here, key=lambda row: row["value"])
+    return {"r": best["r"], "c": best["c"], "value": best["value"]}
+
+
+class OneShotWorkChain(WorkChain):
+    """Fit a surrogate on existing data and propose the top-k formulations at each temperature."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input("dataset", valid_type=orm.Dict,
+                   help="Existing measurements: a dataset document (`one_shot.dataset_from`).")
+        spec.input("space", valid_type=orm.Dict,
+                   help="The search space with a `temperature` condition (`SearchSpace.to_dict()`).")
+        spec.input("strategy", valid_type=orm.Dict,
+                   default=lambda: orm.Dict(DEFAULT_STRATEGY.model_dump(mode="json")),
+                   help="Surrogate and optional prior (`learning.Strategy`); the acquisition must "
+                        f"be {ACQUISITION!r}.")
+        spec.input("k", valid_type=orm.Int, default=lambda: orm.Int(5),
+                   help="Formulations proposed per temperature.")
+        spec.input("n_candidates", valid_type=orm.Int, default=lambda: orm.Int(4096),
+                   help="Sobol candidates (r, c) scored at each temperature.")
+        spec.input("min_distance", valid_type=orm.Float, default=lambda: orm.Float(0.1),
+                   help="Least distance between two proposals, in the unit square of the variables.")
+        spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(0))
+
+        spec.outline(cls.validate, cls.fit, cls.propose)
+
+        spec.output("model", valid_type=orm.Dict, help="The fitted model (`functions.fit_model`).")
+        spec.output("suggestions", valid_type=orm.Dict,
+                    help="Per temperature, the ranked suggestion documents and the best measured row.")
+
+        spec.exit_code(300, "ERROR_INVALID_CONFIGURATION", message="Invalid configuration: {reason}")
+        spec.exit_code(301, "ERROR_EMPTY_DATASET",
+                       message="The dataset has no rows: there is nothing to fit a model on.")
+        spec.exit_code(310, "ERROR_TOO_FEW_CANDIDATES", message="Too few distinct candidates: {reason}")
+
+    def validate(self):
+        """Check space, strategy, sizes and dataset before anything is fitted."""
+        if not self.inputs.dataset.get("rows"):
+            return self.exit_codes.ERROR_EMPTY_DATASET
+        try:
+            space = SearchSpace.from_dict(self.inputs.space.get_dict())
+            self._check_strategy(space)
+            self._check_sizes(space)
+            self._check_rows(space)
+        except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
+            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=_one_line(error))
+
+    def fit(self):
+        """One model on every measurement."""
+        self.ctx.model = functions.fit_model(self.inputs.dataset, self.inputs.space,
+                                             self.inputs.strategy, self.inputs.seed)
+        self.out("model", self.ctx.model)
+
+    def propose(self):
+        """The distinct top k per temperature, by predicted mean."""
+        _, node = propose_top.run_get_node(
+            self.ctx.model, self.inputs.dataset, self.inputs.space, self.inputs.k,
+            self.inputs.n_candidates, self.inputs.min_distance, self.inputs.seed,
+            metadata={"call_link_label": "propose_top"})
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_TOO_FEW_CANDIDATES.format(reason=node.exit_message)
+        suggestions = node.outputs.result
+        self.out("suggestions", suggestions)
+        for entry in suggestions["per_temperature"]:
+            top, best = entry["ranked"][0], entry["measured_best"]
+            measured = f"; best measured {best['value']:.3f}" if best else ""
+            self.report(f"T={entry['temperature']:.2f} K: top predicted {top['predicted_mean']:.3f} "
+                        f"± {top['predicted_std']:.3f} {records.UNIT} at r={top['variables']['r']:.3f}, "
+                        f"c={top['variables']['c']:.3f} mol/kg{measured}")
+
+    # --- validation helpers --------------------------------------------------------------------
+
+    def _check_strategy(self, space):
+        strategy = Strategy.model_validate(self.inputs.strategy.get_dict())
+        if strategy.acquisition.name != ACQUISITION:
+            raise ValueError(f"a one-shot proposal exploits: the strategy's acquisition must be "
+                             f"{ACQUISITION!r}, got {strategy.acquisition.name!r}")
+        names, bounds = records.features(space)
+        conditions = {} if "T" in names else {"temperature": records.temperatures(space)[0]}
+        strategy.build_model(bounds, self.inputs.seed.value, names, conditions)  # e.g. prior needs c
+
+    def _check_sizes(self, space):
+        for name in ("k", "n_candidates"):
+            if self.inputs[name].value < 1:
+                raise ValueError(f"`{name}` must be at least 1, got {self.inputs[name].value}")
+        if self.inputs.n_candidates.value < self.inputs.k.value:
+            raise ValueError(f"`n_candidates` ({self.inputs.n_candidates.value}) must be at least "
+                             f"`k` ({self.inputs.k.value})")
+        diagonal = float(np.sqrt(space.dim))
+        if not 0.0 <= self.inputs.min_distance.value < diagonal:
+            raise ValueError(f"`min_distance` must be in [0, {diagonal:.3f}) (the unit cube's "
+                             f"diagonal), got {self.inputs.min_distance.value}")
+
+    def _check_rows(self, space):
+        """Every row is a finite number at a temperature the model covers.
+
+        With one temperature, T is no model input, so a row at another temperature would be
+        silently mixed in; with several, T is scaled to their range.
+        """
+        rows = self.inputs.dataset["rows"]
+        _, y = records.rows_to_arrays(rows, space)
+        if not np.isfinite(y).all():
+            bad = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise ValueError(f"dataset row {bad} has no finite value")
+        Ts = records.temperatures(space)
+        low, high = min(Ts) - TEMPERATURE_TOLERANCE, max(Ts) + TEMPERATURE_TOLERANCE
+        for i, row in enumerate(rows):
+            if not low <= float(row["temperature"]) <= high:
+                raise ValueError(f"dataset row {i} is at {row['temperature']} K, outside the space's "
+                                 f"temperatures [{min(Ts)}, {max(Ts)}] K")
+
+
+def _one_line(error):
+    if isinstance(error, pydantic.ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    if isinstance(error, KeyError):
+        return f"dataset rows need the key {error}"
+    return str(error)
