@@ -30,14 +30,24 @@ def serve(config, host, port, log_level):
 
     from ..instrument_bridge.server.app import create_app
     from ..instrument_bridge.server.config import ConfigError, load_config
+    from ..instrument_bridge.server.drivers import DeviceError
+    from ..instrument_bridge.server.instrument import Instrument
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         rig = load_config(config)
-        app = create_app(rig)
+        rig.resolve_token()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    instrument = Instrument(rig)
+    try:
+        instrument.start()  # before binding the port: a dead device is reported here, by name
+    except (DeviceError, ValueError, OSError) as exc:
+        raise click.ClickException(f"cannot start instrument {rig.instrument!r}: {exc}") from None
     host = host or rig.host
     port = rig.port if port is None else port
     click.echo(f"instrument {rig.instrument!r}: serving on http://{host}:{port} (data in {rig.data_dir})")
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    try:
+        uvicorn.run(create_app(rig, instrument), host=host, port=port, log_level=log_level)
+    finally:
+        instrument.stop()

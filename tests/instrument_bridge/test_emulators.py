@@ -58,7 +58,7 @@ def test_dispensing_takes_volume_over_rate():
                                  rate_ml_min=60.0, time_scale=0.05)
     start = time.monotonic()
     device.handle("P1 DISPENSE 1.0")
-    assert 0.045 <= time.monotonic() - start < 0.5
+    assert 0.045 <= time.monotonic() - start < 2.0
 
 
 @pytest.mark.parametrize("mode", ["garbage", "silent"])
@@ -147,7 +147,8 @@ def test_model_fitted_to_fzj_data(fzj_csv):
     data = load_fzj(fzj_csv)
     model = load_model(str(fzj_csv))
     assert model.source.startswith("fit:")
-    predicted = np.array([model.mean(r, c, t) for r, c, t in zip(data.r, data.c, data.temperature)])
+    predicted = model.means(data.r, data.c, data.temperature)
+    assert predicted[:5] == pytest.approx([model.mean(r, c, t) for r, c, t in zip(data.r, data.c, data.temperature)][:5])
     residual = data.conductivity - predicted
     r2 = 1 - np.sum(residual**2) / np.sum((data.conductivity - data.conductivity.mean()) ** 2)
     assert r2 > 0.97
@@ -184,7 +185,7 @@ def test_stage_moves_take_distance_over_speed_and_respect_travel():
     assert stage.handle("STAGE POS") == "POS 0.000 0.000 10.000"  # parked, lifted
     start = time.monotonic()
     assert stage.handle("STAGE MOVE 30 40 10") == "OK 30.000 40.000 10.000"  # 50 mm: 0.5 s * 0.5
-    assert 0.24 <= time.monotonic() - start < 1.0
+    assert 0.24 <= time.monotonic() - start < 2.0
     assert bench.stage_position == (30.0, 40.0, 10.0)
     assert stage.handle("STAGE MOVE 30 140 10") == "ERR y = 140 outside travel [0, 100] mm"
     assert stage.handle("STAGE MOVE 30 40") == "ERR expected 3 argument(s) x y z, got 2"

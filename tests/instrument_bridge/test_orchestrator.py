@@ -131,7 +131,7 @@ def test_garbage_from_a_device_fails_the_job_and_is_recorded(make_rig, tmp_path)
 
 def test_silent_device_fails_the_job_and_skips_the_rest(make_rig, tmp_path):
     raw = rig_dict("conductivity", tmp_path)
-    raw["devices"]["pump_pc"]["timeout"] = 0.3
+    raw["devices"]["pump_pc"]["timeout"] = 0.5
     raw["devices"]["pump_pc"]["emulator"]["fault"] = {"mode": "silent", "command": "DISPENSE"}
     rig = make_rig(raw)
     job = rig.wait(rig.submit("conductivity", REQUEST)[0].id, timeout=30)
@@ -257,3 +257,31 @@ def test_store_marks_running_jobs_failed_at_restart(tmp_path):
     assert store.get(running.id).message == "interrupted by server restart"
     assert store.get(queued.id).state is JobState.QUEUED  # not run yet: it will run, once
     assert store.claim_next().id == queued.id and store.claim_next() is None
+
+
+def test_shutdown_mid_job_fails_it_after_clean_up(tmp_path):
+    config = rig_config(_with_slow_method(rig_dict("conductivity", tmp_path)))
+    rig = Instrument(config).start()
+    job, _ = rig.submit("slow", {})
+    deadline = time.monotonic() + 10
+    while rig.job(job.id).current_step != "hold":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    rig.stop()
+    with Instrument(config) as restarted:
+        job = restarted.job(job.id)
+        assert job.state is JobState.FAILED
+        assert job.message == "step 'hold' (wait) interrupted: the instrument server shut down during the job"
+        actions = _actions(restarted.workspaces.directory(job.workspace) / "raw.h5")
+        assert {step: a[0] for step, a in actions.items()} == {"hold": "interrupted", "clean": "ok"}
+
+
+def test_an_internal_error_fails_the_job_and_the_worker_goes_on(make_rig, tmp_path):
+    rig = make_rig(rig_dict("droplet", tmp_path))
+    name, _ = rig.workspaces.create("calc-broken")
+    (rig.workspaces.directory(name) / "raw.h5").mkdir()  # the job log cannot be written
+    broken = rig.wait(rig.submit("sdc_measure", {"x": 1.0, "y": 1.0}, workspace=name)[0].id, timeout=30)
+    assert broken.state is JobState.FAILED
+    assert broken.message.startswith("internal error of the instrument server: ")
+    assert json.loads((rig.workspaces.directory(name) / "result.json").read_text())["state"] == "failed"
+    assert rig.wait(rig.submit("sdc_measure", {"x": 2.0, "y": 2.0})[0].id, timeout=30).state is JobState.DONE

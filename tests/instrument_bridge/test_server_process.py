@@ -112,3 +112,14 @@ def test_lab_side_never_imports_aiida(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
+
+
+def test_cli_reports_a_device_that_cannot_be_opened(tmp_path):
+    raw = rig_dict("droplet", tmp_path / "data")
+    del raw["devices"]["stage"]["emulator"]
+    raw["devices"]["stage"]["url"] = str(tmp_path / "no-such-tty")
+    path = tmp_path / "rig.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(main, ["instrument", "serve", str(path)])
+    assert result.exit_code != 0
+    assert "cannot start instrument 'droplet-rig-1': device 'stage', command 'open': cannot open" in result.output

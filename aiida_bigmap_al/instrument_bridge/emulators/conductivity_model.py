@@ -37,18 +37,25 @@ _RIDGE_ALPHA = 1e-3
 class ConductivityModel:
     """Mean conductivity (mS/cm) of an (r, c, T) point and noisy replicate measurements of it."""
 
-    def __init__(self, mean: Callable[[float, float, float], float], deviations: np.ndarray, source: str):
+    def __init__(self, mean: Callable[..., np.ndarray], deviations: np.ndarray, source: str):
         if deviations.size == 0:
             raise ValueError("at least one replicate deviation is needed to model noise")
         self._mean = mean
         self.deviations = np.asarray(deviations, dtype=float)
         self.source = source
 
+    def means(self, r, c, temperature) -> np.ndarray:
+        """Vectorised model conductivity in mS/cm: 0 without salt, NaN where the model has no value."""
+        r, c, temperature = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, c, temperature)))
+        values = np.zeros(r.shape)
+        salted = c > 0.0
+        if salted.any():
+            values[salted] = self._mean(r[salted], c[salted], temperature[salted])
+        return values
+
     def mean(self, r: float, c: float, temperature: float) -> float:
-        """Model conductivity in mS/cm; NaN where the model has no value (e.g. frozen sample)."""
-        if c <= 0.0:
-            return 0.0
-        return float(self._mean(r, c, temperature))
+        """Model conductivity of one point in mS/cm; NaN where the model has no value (e.g. frozen sample)."""
+        return float(self.means(r, c, temperature))
 
     def sample(self, r: float, c: float, temperature: float, rng: random.Random) -> float:
         """One replicate: the mean times ``1 + d``, ``d`` drawn from the data's replicate deviations."""
@@ -75,8 +82,8 @@ def replicate_deviations(temperature, r, c, conductivity) -> np.ndarray:
     return (conductivity[keep] / means[keep] - 1.0) * np.sqrt(n[keep] / (n[keep] - 1.0))
 
 
-def fit_mean_model(temperature, r, c, conductivity) -> Callable[[float, float, float], float]:
-    """Fit ``log(k / c) = poly3(r, c, 1000/T)``; returns ``mean(r, c, T) -> mS/cm``."""
+def fit_mean_model(temperature, r, c, conductivity) -> Callable[..., np.ndarray]:
+    """Fit ``log(k / c) = poly3(r, c, 1000/T)``; returns the vectorised ``mean(r, c, T) -> mS/cm``."""
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -86,9 +93,8 @@ def fit_mean_model(temperature, r, c, conductivity) -> Callable[[float, float, f
     model = make_pipeline(StandardScaler(), PolynomialFeatures(_DEGREE), Ridge(alpha=_RIDGE_ALPHA))
     model.fit(features, np.log(conductivity[keep] / c[keep]))
 
-    def mean(r_: float, c_: float, temperature_: float) -> float:
-        x = np.array([[r_, c_, 1000.0 / temperature_]])
-        return float(c_ * np.exp(model.predict(x)[0]))
+    def mean(r_: np.ndarray, c_: np.ndarray, temperature_: np.ndarray) -> np.ndarray:
+        return c_ * np.exp(model.predict(np.column_stack([r_, c_, 1000.0 / temperature_])))
 
     return mean
 
@@ -108,6 +114,4 @@ def load_model(data_path: str | None = None, seed: int = 0) -> ConductivityModel
         LOGGER.info("emulated conductivity cell: model fitted to %s", data.source)
         return ConductivityModel(fit_mean_model(*arrays), deviations, f"fit:{data.source}")
     LOGGER.info("emulated conductivity cell: simulator flores2022 (no data file at %s)", data_path)
-    return ConductivityModel(
-        lambda r, c, t: float(simulator.flores2022(r, c, t)), deviations, f"simulator:flores2022 ({data.source})"
-    )
+    return ConductivityModel(simulator.flores2022, deviations, f"simulator:flores2022 ({data.source})")

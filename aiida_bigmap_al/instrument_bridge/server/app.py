@@ -198,17 +198,25 @@ def _auth_dependency(token: str):
 
 
 def create_app(config: RigConfig, instrument: Instrument | None = None) -> FastAPI:
-    """The FastAPI application of one instrument; the instrument starts and stops with the app."""
+    """The FastAPI application of one instrument.
+
+    Without ``instrument`` the app makes its own, started and stopped with the app (lifespan);
+    with one, the caller starts and stops it (the CLI does, to report a device that does not
+    answer before the server binds its port).
+    """
     token = config.resolve_token()
-    rig = instrument if instrument is not None else Instrument(config)
+    owned = instrument is None
+    rig = Instrument(config) if instrument is None else instrument
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        rig.start()
+        if owned:
+            rig.start()
         try:
             yield
         finally:
-            rig.stop()
+            if owned:
+                rig.stop()
 
     app = FastAPI(title=f"bigmap-al instrument server: {config.instrument}", lifespan=lifespan)
     app.state.instrument = rig

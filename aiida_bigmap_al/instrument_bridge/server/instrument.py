@@ -35,7 +35,7 @@ LOGGER = logging.getLogger(__name__)
 
 REQUEST_FILE = "request.json"
 RESTART_MESSAGE = "interrupted by server restart"
-SHUTDOWN_MESSAGE = "interrupted: the instrument server shut down during the job"
+SHUTDOWN_MESSAGE = "the instrument server shut down during the job"
 
 
 class JobNotFound(LookupError):
@@ -211,7 +211,25 @@ class Instrument:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
-            self._execute(job)
+            try:
+                self._execute(job)
+            except Exception as exc:  # never leave a job "running" behind a dead worker
+                LOGGER.exception("job %s could not be run", job.id)
+                self._fail(job.id, f"internal error of the instrument server: {type(exc).__name__}: {exc}")
+
+    def _fail(self, job_id: str, message: str) -> None:
+        store = self._require_store()
+        with store.lock:
+            job = self.job(job_id)
+            if job.terminal:
+                return
+            job.state, job.message, job.finished, job.current_step = JobState.FAILED, message, utc_now(), None
+            try:
+                self._finish_files(job)
+            except Exception:
+                LOGGER.exception("cannot write the files of failed job %s", job_id)
+            store.save(job)
+            self._cancel.discard(job_id)
 
     def _interrupted(self, job_id: str) -> str | None:
         if job_id in self._cancel:
