@@ -41,6 +41,12 @@ def test_protocol_basics():
     assert device.handle("PUMP1 DISPENSE nan") == "ERR volume_ml must be finite, got 'nan'"
 
 
+def test_an_emulator_bug_is_answered_as_an_error():
+    device = pump(Bench())
+    device.do_explode = lambda: 1 / 0
+    assert device.handle("PUMP1 EXPLODE") == "ERR internal emulator error: ZeroDivisionError: division by zero"
+
+
 def test_pump_dispenses_its_stock_into_the_vial():
     bench = Bench()
     salt = pump(bench, fractions={"LiPF6": 0.35, "EMC": 0.65}, density=1.25)

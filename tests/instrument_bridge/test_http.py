@@ -204,9 +204,10 @@ def test_cancel(client):
         assert time.monotonic() < deadline
         time.sleep(0.02)
 
-    # the running job's workspace is locked while it runs
+    # the running job's workspace can be neither changed nor removed
     locked = client.put(f"/workspaces/{running['workspace']}/files/request.json", content=b"{}")
-    assert locked.status_code == 409 and "which is running" in locked.json()["detail"]
+    assert locked.status_code == 409 and "are read-only: it belongs to job" in locked.json()["detail"]
+    assert client.delete(f"/workspaces/{running['workspace']}").status_code == 409
 
     response = client.post(f"/jobs/{queued['id']}/cancel")
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
@@ -219,6 +220,9 @@ def test_cancel(client):
     assert result["state"] == "cancelled" and [s["status"] for s in result["steps"]] == ["interrupted", "ok"]
     assert client.post(f"/jobs/{running['id']}/cancel").status_code == 409
     assert client.get(f"/jobs/{queued['id']}").json()["state"] == "cancelled"
+    assert client.put(f"/workspaces/{running['workspace']}/files/result.json", content=b"{}").status_code == 409
+    assert client.delete(f"/workspaces/{running['workspace']}/files/raw.h5").status_code == 409
+    assert client.delete(f"/workspaces/{running['workspace']}").status_code == 204  # final: may be removed
     assert client.post("/jobs/nope/cancel").status_code == 404
     assert client.get("/jobs/nope").json() == {"detail": "no job 'nope'"}
 

@@ -98,6 +98,8 @@ class EmulatedDevice:
             return handler(*args)
         except EmulatorError as exc:
             return f"ERR {exc}"
+        except Exception as exc:  # an emulator bug must not kill the link: report it as a device would
+            return f"ERR internal emulator error: {type(exc).__name__}: {exc}"
 
     def do_id(self) -> str:
         """``ID``: identify the device model and address."""

@@ -53,7 +53,7 @@ class EmulatorLink:
     def stop(self) -> None:
         """Stop serving, interrupt the device and release the link's resources."""
         self.request_stop()
-        for thread in self._threads:
+        for thread in list(self._threads):
             thread.join(timeout=5)
         self._close()
 
@@ -162,7 +162,7 @@ class SocketLink(EmulatorLink):
 
     def _close(self) -> None:
         self._server.close()
-        for conn in self._connections:
+        for conn in list(self._connections):
             try:
                 conn.close()
             except OSError:

@@ -60,11 +60,12 @@ GET      ``/workspaces/{workspace}/files``             -> 200 ``[{"path": "sub/x
                                                        "mtime": float}]`` (regular files, recursive)
 PUT      ``/workspaces/{workspace}/files/{path}``      raw bytes (any content type), replaces the
                                                        file, creates sub-directories. -> 201 ``{"path",
-                                                       "size"}``; 404 no workspace; 409 while its job
-                                                       is queued/running; 413 too large
+                                                       "size"}``; 404 no workspace; 409 once a job was
+                                                       submitted in the workspace (its files are then
+                                                       read-only); 413 too large
 GET      ``/workspaces/{workspace}/files/{path}``      -> 200 raw bytes (``application/json`` for
                                                        ``.json``, ``application/x-hdf5`` for ``.h5``)
-DELETE   ``/workspaces/{workspace}/files/{path}``      -> 204; 409 while its job is queued/running
+DELETE   ``/workspaces/{workspace}/files/{path}``      -> 204; 409 once a job was submitted in the workspace
 POST     ``/jobs``                                     either ``{"method": str, "parameters": {...},
                                                        "workspace": str (optional)}`` or
                                                        ``{"workspace": str, "request_file":
@@ -273,7 +274,7 @@ def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth
     @app.delete("/workspaces/{workspace}", dependencies=auth, status_code=204)
     def delete_workspace(workspace: str) -> Response:
         rig.workspaces.directory(workspace)
-        rig.check_workspace_writable(workspace)
+        rig.check_workspace_removable(workspace)
         rig.workspaces.delete(workspace)
         return Response(status_code=204)
 
@@ -284,7 +285,7 @@ def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth
     @app.put("/workspaces/{workspace}/files/{path:path}", dependencies=auth, status_code=201)
     async def put_file(workspace: str, path: str, request: Request) -> dict[str, Any]:
         rig.workspaces.resolve(workspace, path)  # refuse bad paths before reading the body
-        rig.check_workspace_writable(workspace)
+        rig.check_files_writable(workspace)
         data = await _read_limited(request, config.max_upload_bytes)
         rig.workspaces.write(workspace, path, data)
         return {"path": path, "size": len(data)}
@@ -297,7 +298,7 @@ def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth
     @app.delete("/workspaces/{workspace}/files/{path:path}", dependencies=auth, status_code=204)
     def delete_file(workspace: str, path: str) -> Response:
         file = rig.workspaces.file(workspace, path)
-        rig.check_workspace_writable(workspace)
+        rig.check_files_writable(workspace)
         file.unlink()
         return Response(status_code=204)
 

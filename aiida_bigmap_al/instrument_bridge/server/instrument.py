@@ -195,8 +195,19 @@ class Instrument:
     def workspace_job(self, workspace: str) -> Job | None:
         return self._require_store().by_workspace(workspace)
 
-    def check_workspace_writable(self, workspace: str) -> None:
-        """Files of a workspace whose job is queued or running must not change under it."""
+    def check_files_writable(self, workspace: str) -> None:
+        """A workspace's files are frozen once a job was submitted in it.
+
+        The job's request, result and raw data must stay what the job read and wrote: they are
+        the record of a measurement.
+        """
+        job = self.workspace_job(workspace)
+        if job is not None:
+            raise Conflict(f"the files of workspace {workspace!r} are read-only: it belongs to job {job.id}, "
+                           f"which is {job.state.value}")
+
+    def check_workspace_removable(self, workspace: str) -> None:
+        """A workspace can be deleted unless its job is still queued or running."""
         job = self.workspace_job(workspace)
         if job is not None and not job.terminal:
             raise Conflict(f"workspace {workspace!r} belongs to job {job.id}, which is {job.state.value}")
