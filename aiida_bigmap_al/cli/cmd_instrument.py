@@ -31,7 +31,7 @@ def serve(config, host, port, log_level):
     from ..instrument_bridge.server.app import create_app
     from ..instrument_bridge.server.config import ConfigError, load_config
     from ..instrument_bridge.server.drivers import DeviceError
-    from ..instrument_bridge.server.instrument import Instrument
+    from ..instrument_bridge.server.instrument import DataDirInUse, Instrument
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -42,7 +42,7 @@ def serve(config, host, port, log_level):
     instrument = Instrument(rig)
     try:
         instrument.start()  # before binding the port: a dead device is reported here, by name
-    except (DeviceError, ValueError, OSError) as exc:
+    except (DeviceError, DataDirInUse, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot start instrument {rig.instrument!r}: {exc}") from None
     host = host or rig.host
     port = rig.port if port is None else port

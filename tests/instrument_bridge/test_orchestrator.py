@@ -8,7 +8,7 @@ import time
 import h5py
 import pytest
 
-from aiida_bigmap_al.instrument_bridge.server.instrument import Conflict, Instrument
+from aiida_bigmap_al.instrument_bridge.server.instrument import Conflict, DataDirInUse, Instrument
 from aiida_bigmap_al.instrument_bridge.server.jobs import Job, JobState, JobStore
 from aiida_bigmap_al.instrument_bridge.server.validation import RequestError
 
@@ -285,3 +285,14 @@ def test_an_internal_error_fails_the_job_and_the_worker_goes_on(make_rig, tmp_pa
     assert broken.message.startswith("internal error of the instrument server: ")
     assert json.loads((rig.workspaces.directory(name) / "result.json").read_text())["state"] == "failed"
     assert rig.wait(rig.submit("sdc_measure", {"x": 2.0, "y": 2.0})[0].id, timeout=30).state is JobState.DONE
+
+
+def test_one_server_per_data_directory(make_rig, tmp_path):
+    """Two servers on one data directory would run one queue twice: the second one is refused."""
+    raw = rig_dict("droplet", tmp_path)
+    first = make_rig(raw)
+    with pytest.raises(DataDirInUse, match="is in use by another instrument server"):
+        Instrument(rig_config(raw)).start()
+    first.stop()
+    with Instrument(rig_config(raw)) as second:  # free again once the first has stopped
+        assert second.jobs() == []

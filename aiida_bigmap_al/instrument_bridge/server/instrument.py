@@ -14,11 +14,12 @@ must identify itself), then the worker. Jobs run in submission order (FIFO), one
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
 import time
-from typing import Any
+from typing import IO, Any
 
 from .config import RigConfig
 from .drivers import DRIVERS, LineDriver, TrafficLog
@@ -29,13 +30,17 @@ from .orchestrator import RAW_FILE, run_job, write_result
 from .validation import RequestError, validate_request
 from .workspace import PathRefused, WorkspaceNotFound, Workspaces
 
-__all__ = ["REQUEST_FILE", "Conflict", "Instrument", "JobNotFound"]
+__all__ = ["REQUEST_FILE", "Conflict", "DataDirInUse", "Instrument", "JobNotFound"]
 
 LOGGER = logging.getLogger(__name__)
 
 REQUEST_FILE = "request.json"
 RESTART_MESSAGE = "interrupted by server restart"
 SHUTDOWN_MESSAGE = "the instrument server shut down during the job"
+
+
+class DataDirInUse(RuntimeError):
+    """Another server process already uses this data directory (two workers would share one queue)."""
 
 
 class JobNotFound(LookupError):
@@ -60,11 +65,13 @@ class Instrument:
         self._wake = threading.Event()
         self._cancel: set[str] = set()
         self._worker: threading.Thread | None = None
+        self._lock_file: IO[str] | None = None
 
     # --- life cycle -----------------------------------------------------------------------------
 
     def start(self) -> Instrument:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_data_dir()
         self.store = JobStore(self.config.data_dir / "jobs.sqlite")
         for job in self.store.fail_interrupted(RESTART_MESSAGE, finalize=self._finish_files):
             LOGGER.warning("job %s was running when the server stopped: marked failed", job.id)
@@ -77,6 +84,16 @@ class Instrument:
         self._worker = threading.Thread(target=self._work, name=f"{self.config.instrument}-worker", daemon=True)
         self._worker.start()
         return self
+
+    def _lock_data_dir(self) -> None:
+        """Hold an exclusive lock on ``<data_dir>/server.lock`` for the life of this instrument."""
+        self._lock_file = open(self.config.data_dir / "server.lock", "a+")  # noqa: SIM115 (held open)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise DataDirInUse(f"data_dir {self.config.data_dir} is in use by another instrument server") from None
 
     def _open_drivers(self) -> None:
         for name, spec in self.config.devices.items():
@@ -103,6 +120,9 @@ class Instrument:
             emulator.link.stop()
         if self.store is not None:
             self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
 
     def __enter__(self) -> Instrument:
         return self.start()
