@@ -1,0 +1,464 @@
+"""``bigmap.instrument`` transport: the files of AiiDA jobs, kept in an instrument server's workspaces.
+
+An instrument server (``bigmap-al instrument serve``) offers no file system and no shell: it
+keeps one *workspace* per job, a flat name holding files, and runs a job from the request file in
+it (see :mod:`aiida_bigmap_al.instrument_bridge.server.app`). This transport lets AiiDA's engine
+upload a CalcJob's files to such a workspace and retrieve the results, over HTTP, in the pattern
+of aiida-firecrest (a ``BlockingTransport`` over a REST API). It runs no commands: the scheduler
+plugin of the same name submits the request file instead of a script.
+
+Remote paths
+------------
+The computer's work directory is ``/``. AiiDA puts each job in
+``<workdir>/<uuid[:2]>/<uuid[2:4]>/<uuid[4:]>``, so:
+
+* ``/`` and the two *shard* levels below it (``/ab``, ``/ab/cd``) are directories that always
+  exist; creating them does nothing, and they cannot be listed or removed;
+* the third level is a workspace: ``/ab/cd/ef01-...`` is the workspace ``abcdef01-...``, the
+  calculation's UUID, the name the server's documentation proposes;
+* deeper paths are files of that workspace (``/ab/cd/ef01-.../request.json``). Directories inside
+  a workspace exist through the files in them (the server stores files, not empty directories).
+
+A path with a ``..`` component is refused (``PermissionError``) before any request is sent:
+it is never normalised here, so no path can step from one workspace into another, and the server
+checks every path again. Relative paths are taken relative to ``/``, the transport's only
+working directory.
+
+Configuration (``verdi computer configure bigmap.instrument`` or ``bigmap-al instrument register``)
+-------------------------------------------------------------------------------------------------------
+The computer's *hostname* is the server's base URL (``http://127.0.0.1:8765``). The
+authentication parameters say where the bearer token comes from: ``token_file`` (a file holding
+it; preferred for the daemon) or else ``token_env`` (an environment variable of the process that
+opens the transport, i.e. of the daemon workers); ``timeout`` is the HTTP read timeout in seconds.
+The token is read when the transport opens and never printed.
+
+Failures
+--------
+Opening checks that the server answers and accepts the token (``GET /methods``). A server that
+cannot be reached raises :class:`~.client.InstrumentUnreachable`; AiiDA's transport tasks retry
+any exception with exponential back-off (``transport.task_retry_initial_interval``,
+``transport.task_maximum_attempts``) and pause the process after the last attempt, to be
+played again once the lab PC is back. Every other failure is an ``OSError`` subclass from
+:mod:`.client` that names the path and the server's answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import fnmatch
+import os
+import pathlib
+import stat
+import tempfile
+import typing as t
+
+from aiida.common.exceptions import InvalidOperation
+from aiida.transports.transport import BlockingTransport, TransportInternalError, TransportPath, has_magic
+from aiida.transports.util import FileAttribute
+
+from .client import (
+    InstrumentClient,
+    InstrumentNotFound,
+    InstrumentPathRefused,
+    check_url,
+    load_token,
+)
+
+__all__ = ["SHARD_DEPTH", "InstrumentTransport", "RemotePath"]
+
+#: Path components above a workspace: AiiDA's ``<uuid[:2]>/<uuid[2:4]>`` sharding of job directories.
+SHARD_DEPTH = 2
+#: Exit status of a refused command (as a shell's "command cannot execute").
+_REFUSED = 126
+_NO_COMMANDS = "the bigmap.instrument transport runs no commands on the instrument server"
+
+
+@dataclasses.dataclass(frozen=True)
+class RemotePath:
+    """An absolute remote path split into components, and what it means on the server."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, path: TransportPath) -> RemotePath:
+        """Split ``path`` (relative paths start at ``/``); ``..`` anywhere is refused, ``.`` and ``//`` dropped."""
+        text = os.fspath(path)
+        parts = tuple(part for part in text.split("/") if part not in ("", "."))
+        if ".." in parts:
+            raise InstrumentPathRefused(
+                f"path {text!r} has a '..' component: paths on an instrument server cannot leave their workspace")
+        return cls(parts)
+
+    def __str__(self) -> str:
+        return "/" + "/".join(self.parts)
+
+    def __fspath__(self) -> str:
+        return str(self)
+
+    @property
+    def is_shard(self) -> bool:
+        """``/`` or a sharding directory above the workspaces."""
+        return len(self.parts) <= SHARD_DEPTH
+
+    @property
+    def workspace(self) -> str:
+        """The workspace this path lies in (the joined first three components)."""
+        if self.is_shard:
+            raise InstrumentPathRefused(
+                f"{self} lies above the workspaces (a job's directory is /<ab>/<cd>/<rest of uuid>)")
+        return "".join(self.parts[: SHARD_DEPTH + 1])
+
+    @property
+    def relpath(self) -> str:
+        """The path inside the workspace (``""`` for the workspace itself)."""
+        return "/".join(self.parts[SHARD_DEPTH + 1:])
+
+    def file(self) -> str:
+        """The path inside the workspace of something that must be a file."""
+        if not self.relpath:
+            raise IsADirectoryError(errno.EISDIR, "a workspace is a directory, not a file", str(self))
+        return self.relpath
+
+    def child(self, name: str) -> RemotePath:
+        return RemotePath((*self.parts, *name.split("/")))
+
+
+class InstrumentTransport(BlockingTransport):
+    """Files of AiiDA jobs in an instrument server's workspaces, over HTTP; runs no commands."""
+
+    _valid_auth_options = [
+        ("token_file", {
+            "type": str,
+            "prompt": "File holding the bearer token (empty: use the environment variable)",
+            "help": "A file that holds the instrument server's bearer token; wins over token_env.",
+            "default": "",
+            "non_interactive_default": True,
+        }),
+        ("token_env", {
+            "type": str,
+            "prompt": "Environment variable holding the bearer token",
+            "help": "Name of an environment variable (of the daemon's processes) holding the token.",
+            "default": "BIGMAP_RIG_TOKEN",
+            "non_interactive_default": True,
+        }),
+        ("timeout", {
+            "type": float,
+            "prompt": "HTTP read timeout (s)",
+            "help": "Seconds to wait for an answer of the instrument server.",
+            "default": 30.0,
+            "non_interactive_default": True,
+        }),
+    ]
+    # HTTP requests are cheap; a short cool-down still lets jobs polled together share one open.
+    _DEFAULT_SAFE_OPEN_INTERVAL = 0.5
+    # Lab jobs take minutes; polling the queue every few seconds is plenty and costs the lab PC nothing.
+    DEFAULT_MINIMUM_JOB_POLL_INTERVAL = 2.0
+
+    def __init__(self, *args: t.Any, token_file: str | None = None, token_env: str | None = None,
+                 timeout: float = 30.0, **kwargs: t.Any):
+        super().__init__(*args, **kwargs)
+        self.url = check_url(kwargs.get("machine") or "")
+        self._token_file = token_file or None
+        self._token_env = token_env or None
+        self._timeout = float(timeout)
+        self._client: InstrumentClient | None = None
+
+    def __str__(self) -> str:
+        return f"bigmap.instrument [{self.url}]"
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def open(self) -> InstrumentTransport:
+        """Read the token and check that the server answers and accepts it (``GET /methods``)."""
+        if self._is_open:
+            raise InvalidOperation("Cannot open the transport twice")
+        client = InstrumentClient(self.url, load_token(self._token_env, self._token_file), self._timeout)
+        try:
+            client.methods()
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+        self._is_open = True
+        return self
+
+    def close(self) -> None:
+        if not self._is_open:
+            raise InvalidOperation("Cannot close the transport: it is already closed")
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._is_open = False
+
+    @property
+    def client(self) -> InstrumentClient:
+        """The HTTP client of the open transport (the scheduler plugin uses it too)."""
+        if self._client is None:
+            raise TransportInternalError("the bigmap.instrument transport is not open")
+        return self._client
+
+    def whoami(self) -> str:
+        """The instrument's name: there are no user accounts on an instrument server."""
+        return self.client.health()["instrument"]
+
+    def getcwd(self) -> str:
+        """Always ``/``: the transport has no working directory to change."""
+        return "/"
+
+    def normalize(self, path: TransportPath = ".") -> str:
+        return str(RemotePath.parse(path))
+
+    def workspace_of(self, path: TransportPath) -> str:
+        """The workspace that is the job directory ``path`` (``/ab/cd/rest`` -> ``abcdrest``)."""
+        remote = RemotePath.parse(path)
+        if remote.relpath:
+            raise InstrumentPathRefused(f"{remote} is inside a workspace, not a job's directory")
+        return remote.workspace
+
+    # --- what is where -----------------------------------------------------------------------
+
+    def _files(self, remote: RemotePath) -> list[dict[str, t.Any]] | None:
+        """The files of the workspace of ``remote`` (None if the workspace does not exist)."""
+        try:
+            return self.client.workspace(remote.workspace)["files"]
+        except InstrumentNotFound:
+            return None
+
+    def _kind(self, remote: RemotePath) -> str | None:
+        """``"dir"``, ``"file"`` or None (nothing there)."""
+        if remote.is_shard:
+            return "dir"
+        files = self._files(remote)
+        if files is None:
+            return None
+        if not remote.relpath:
+            return "dir"
+        if any(entry["path"] == remote.relpath for entry in files):
+            return "file"
+        prefix = remote.relpath + "/"
+        return "dir" if any(entry["path"].startswith(prefix) for entry in files) else None
+
+    def _files_under(self, remote: RemotePath) -> list[str]:
+        """Workspace-relative paths of the files below the directory ``remote``."""
+        files = self._files(remote)
+        if files is None:
+            raise FileNotFoundError(errno.ENOENT, "no such workspace on the instrument server", str(remote))
+        prefix = remote.relpath + "/" if remote.relpath else ""
+        return [entry["path"] for entry in files if entry["path"].startswith(prefix)]
+
+    def path_exists(self, path: TransportPath) -> bool:
+        return self._kind(RemotePath.parse(path)) is not None
+
+    def isdir(self, path: TransportPath) -> bool:
+        return self._kind(RemotePath.parse(path)) == "dir"
+
+    def isfile(self, path: TransportPath) -> bool:
+        return self._kind(RemotePath.parse(path)) == "file"
+
+    def listdir(self, path: TransportPath = ".", pattern: str | None = None) -> list[str]:
+        """Names in a workspace directory; the shard levels cannot be listed (the server lists no workspaces)."""
+        remote = RemotePath.parse(path)
+        if remote.is_shard:
+            raise PermissionError(errno.EACCES, "an instrument server does not list its workspaces", str(remote))
+        if self._kind(remote) != "dir":
+            raise FileNotFoundError(errno.ENOENT, "no such directory on the instrument server", str(remote))
+        skip = len(remote.relpath) + 1 if remote.relpath else 0
+        names = sorted({entry[skip:].split("/", 1)[0] for entry in self._files_under(remote)})
+        return fnmatch.filter(names, pattern) if pattern else names
+
+    def get_attribute(self, path: TransportPath) -> FileAttribute:
+        """Size, modification time and a nominal mode (the server has no owners or permissions)."""
+        remote = RemotePath.parse(path)
+        kind = self._kind(remote)
+        if kind is None:
+            raise FileNotFoundError(errno.ENOENT, "no such file on the instrument server", str(remote))
+        entry = next((e for e in self._files(remote) or [] if e["path"] == remote.relpath), None)
+        size, mtime = (entry["size"], entry["mtime"]) if entry else (0, None)
+        mode = (stat.S_IFREG | 0o644) if kind == "file" else (stat.S_IFDIR | 0o755)
+        return FileAttribute({"st_size": size, "st_uid": None, "st_gid": None, "st_mode": mode,
+                              "st_atime": mtime, "st_mtime": mtime})
+
+    # --- creating and removing ---------------------------------------------------------------
+
+    def mkdir(self, path: TransportPath, ignore_existing: bool = False) -> None:
+        """Create a workspace; shard levels and sub-directories need no creating.
+
+        A workspace that exists *without a job* is reused: it is named after the calculation's
+        UUID, so it is what an interrupted upload of this very calculation left behind, and the
+        engine's retry simply uploads again. One that a job owns raises ``FileExistsError``.
+        """
+        remote = RemotePath.parse(path)
+        if remote.is_shard:
+            return
+        if remote.relpath:
+            if self._kind(RemotePath(remote.parts[: SHARD_DEPTH + 1])) is None:
+                raise FileNotFoundError(errno.ENOENT, "no such workspace on the instrument server", str(remote))
+            return
+        info = self.client.ensure_workspace(remote.workspace)
+        if not info["created"] and info["job_id"] is not None and not ignore_existing:
+            raise FileExistsError(errno.EEXIST, f"the workspace belongs to job {info['job_id']}", str(remote))
+
+    def makedirs(self, path: TransportPath, ignore_existing: bool = False) -> None:
+        """Create the workspace that ``path`` lies in, if needed (everything else is implicit)."""
+        remote = RemotePath.parse(path)
+        if remote.is_shard:
+            return
+        if self._kind(remote) == "file":
+            raise FileExistsError(errno.EEXIST, "a file of that name exists", str(remote))
+        self.mkdir(RemotePath(remote.parts[: SHARD_DEPTH + 1]), ignore_existing=True)
+
+    def remove(self, path: TransportPath) -> None:
+        remote = RemotePath.parse(path)
+        self.client.delete_file(remote.workspace, remote.file())
+
+    def rmdir(self, path: TransportPath) -> None:
+        """Remove an empty workspace (sub-directories vanish with their last file)."""
+        remote = RemotePath.parse(path)
+        if self._files_under(remote):
+            raise OSError(errno.ENOTEMPTY, "directory not empty", str(remote))
+        if not remote.relpath:
+            self.client.delete_workspace(remote.workspace)
+
+    def rmtree(self, path: TransportPath) -> None:
+        """Remove a workspace, a directory or a file in it; nothing there is not an error (like ``rm -rf``)."""
+        remote = RemotePath.parse(path)
+        kind = self._kind(remote)
+        if kind is None:
+            return
+        if not remote.relpath:
+            self.client.delete_workspace(remote.workspace)
+        elif kind == "file":
+            self.client.delete_file(remote.workspace, remote.relpath)
+        else:
+            for name in self._files_under(remote):
+                self.client.delete_file(remote.workspace, name)
+
+    # --- moving files in and out -------------------------------------------------------------
+
+    def putfile(self, localpath: TransportPath, remotepath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
+        """Upload one local file (absolute path) to a file of a workspace, replacing it unless ``overwrite=False``."""
+        local = _local(localpath, must_exist=True)
+        remote = RemotePath.parse(remotepath)
+        if not kwargs.get("overwrite", True) and self.path_exists(remote):
+            raise FileExistsError(errno.EEXIST, "destination exists and overwrite is False", str(remote))
+        self.client.upload(remote.workspace, remote.file(), local)
+
+    def puttree(self, localpath: TransportPath, remotepath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
+        """Upload the contents of a local directory into ``remotepath`` (creating the workspace if it is the target)."""
+        local = _local(localpath, must_exist=True)
+        if not local.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(local))
+        remote = RemotePath.parse(remotepath)
+        if not remote.relpath:
+            self.mkdir(remote, ignore_existing=True)
+        for file in sorted(p for p in local.rglob("*") if p.is_file()):
+            self.client.upload(remote.workspace, remote.child(file.relative_to(local).as_posix()).file(), file)
+
+    def put(self, localpath: TransportPath, remotepath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
+        """Upload a file or a directory; a file put onto a directory lands inside it."""
+        local = _local(localpath)
+        if has_magic(str(local)):
+            raise ValueError(f"wildcards are not supported in local paths: {local}")
+        if local.is_dir():
+            self.puttree(local, remotepath, **kwargs)
+        elif local.is_file():
+            remote = RemotePath.parse(remotepath)
+            if self.isdir(remote):
+                remote = remote.child(local.name)
+            self.putfile(local, remote, **kwargs)
+        elif not kwargs.get("ignore_nonexisting", False):
+            raise FileNotFoundError(errno.ENOENT, "local path does not exist", str(local))
+
+    def getfile(self, remotepath: TransportPath, localpath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
+        """Download one file of a workspace to a local file (absolute path)."""
+        remote = RemotePath.parse(remotepath)
+        self.client.download(remote.workspace, remote.file(), _local(localpath))
+
+    def gettree(self, remotepath: TransportPath, localpath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
+        """Download everything below a workspace directory into a local directory."""
+        remote = RemotePath.parse(remotepath)
+        local = _local(localpath)
+        skip = len(remote.relpath) + 1 if remote.relpath else 0
+        names = self._files_under(remote)
+        local.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            target = local / name[skip:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.client.download(remote.workspace, name, target)
+
+    def get(self, remotepath: TransportPath, localpath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
+        """Download a file or a directory; with ``ignore_nonexisting=True`` a missing one is skipped."""
+        remote = RemotePath.parse(remotepath)
+        local = _local(localpath)
+        kind = self._kind(remote)
+        if kind == "dir":
+            self.gettree(remote, local)
+        elif kind == "file":
+            self.getfile(remote, local / remote.parts[-1] if local.is_dir() else local)
+        elif not kwargs.get("ignore_nonexisting", False):
+            raise FileNotFoundError(errno.ENOENT, "no such file or directory on the instrument server", str(remote))
+
+    # --- copies on the server (through this machine: the API has no server-side copy) ---------
+
+    def copyfile(self, remotesource: TransportPath, remotedestination: TransportPath,
+                 dereference: bool = False) -> None:
+        with tempfile.TemporaryDirectory() as scratch:
+            local = pathlib.Path(scratch) / "file"
+            self.getfile(remotesource, local)
+            self.putfile(local, remotedestination)
+
+    def copytree(self, remotesource: TransportPath, remotedestination: TransportPath,
+                 dereference: bool = False) -> None:
+        with tempfile.TemporaryDirectory() as scratch:
+            self.gettree(remotesource, scratch)
+            self.puttree(scratch, remotedestination)
+
+    def copy(self, remotesource: TransportPath, remotedestination: TransportPath, dereference: bool = False,
+             recursive: bool = True) -> None:
+        kind = self._kind(RemotePath.parse(remotesource))
+        if kind is None:
+            raise FileNotFoundError(errno.ENOENT, "nothing of that name on the instrument server", str(remotesource))
+        if kind == "file":
+            self.copyfile(remotesource, remotedestination)
+        elif recursive:
+            self.copytree(remotesource, remotedestination)
+        else:
+            raise IsADirectoryError(errno.EISDIR, "a directory needs recursive=True", str(remotesource))
+
+    def rename(self, oldpath: TransportPath, newpath: TransportPath) -> None:
+        """Copy, then remove the original (a job's workspace cannot be renamed: it is read-only)."""
+        if self.path_exists(newpath):
+            raise FileExistsError(errno.EEXIST, "destination exists", str(newpath))
+        self.copy(oldpath, newpath)
+        self.rmtree(oldpath)
+
+    # --- what an instrument server does not have ---------------------------------------------
+
+    def chmod(self, path: TransportPath, mode: int) -> None:
+        raise OSError(errno.ENOTSUP, "an instrument server keeps no file permissions", str(path))
+
+    def symlink(self, remotesource: TransportPath, remotedestination: TransportPath) -> None:
+        raise OSError(errno.ENOTSUP, "an instrument server refuses symbolic links", str(remotedestination))
+
+    def gotocomputer_command(self, remotedir: TransportPath | None = None) -> str:
+        raise NotImplementedError(f"{_NO_COMMANDS}; look at a workspace with GET {self.url}/workspaces/<name>")
+
+    def _exec_command_internal(self, command: str, workdir: TransportPath | None = None, **kwargs: t.Any):
+        raise NotImplementedError(f"{_NO_COMMANDS} (asked for {command!r})")
+
+    def exec_command_wait_bytes(self, command: str, stdin: t.Any = None, workdir: TransportPath | None = None,
+                                **kwargs: t.Any) -> tuple[int, bytes, bytes]:
+        """Refuse: exit status 126 and a message on stderr, so callers report a failed command."""
+        self.logger.warning(f"refused to run {command!r}: {_NO_COMMANDS}")
+        return _REFUSED, b"", f"{_NO_COMMANDS} (asked for {command!r})\n".encode()
+
+
+def _local(path: TransportPath, must_exist: bool = False) -> pathlib.Path:
+    """A local path, which must be absolute (the engine always gives absolute ones)."""
+    local = pathlib.Path(os.fspath(path))
+    if not local.is_absolute():
+        raise ValueError(f"local paths must be absolute, got {str(local)!r}")
+    if must_exist and not local.exists():
+        raise FileNotFoundError(errno.ENOENT, "local path does not exist", str(local))
+    return local
