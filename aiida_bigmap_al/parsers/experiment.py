@@ -1,0 +1,138 @@
+"""Parser of :class:`~aiida_bigmap_al.calcjobs.experiment.ExperimentCalcJob`: instrument result -> FINALES Measurement.
+
+The instrument server leaves two files in the job's workspace (see the server's
+``orchestrator.py`` and ``hdf5log.py``): ``result.json``, how the job ended and the rig's result,
+and ``raw.h5``, the HDF5 log of every action. The parser
+
+1. keeps ``raw.h5`` as the ``raw_data`` node whenever it came back, also for a failed job: what
+   the devices said before a fault is exactly what one wants to look at;
+2. reads ``result.json`` and checks that it belongs to this job (job id) and to this request
+   (the parameters the rig echoes are the ones that were sent), so that a mixed-up workspace can
+   never put one sample's value on another's formulation;
+3. ends with an exit code for a failed job (instrument fault: the server's message names the step,
+   the device and the command), a cancelled job, a missing or invalid file; and only for a job
+   that is ``done`` with a finite value in a known unit emits the ``measurement``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import typing as t
+
+import h5py
+import pydantic
+from aiida.engine import ExitCode
+from aiida.orm import Dict, SinglefileData
+from aiida.parsers import Parser
+
+from ..calcjobs.simulation import describe_validation_error, point_of
+from ..instrument_bridge.client import RAW_FILE, REQUEST_FILE, RESULT_FILE
+from ..schemas import FomData, Measurement, Origin, Temperature
+
+__all__ = ("ExperimentParser",)
+
+#: Relative tolerance when comparing the parameters the rig echoes with the ones sent (JSON round trip).
+_ECHO_RTOL = 1e-12
+
+
+class _ResultFile(pydantic.BaseModel):
+    """The fields of ``result.json`` the parser relies on (the server may add others)."""
+
+    job_id: str
+    instrument: str
+    parameters: dict[str, t.Any]
+    state: t.Literal["done", "failed", "cancelled"]
+    message: str
+    result: dict[str, t.Any] | None
+
+
+class _Value(pydantic.BaseModel):
+    """The part of a method's result that makes the figure of merit."""
+
+    model_config = pydantic.ConfigDict(allow_inf_nan=False)
+
+    value: float
+    unit: str
+    quantity: str = "conductivity"
+
+
+class ExperimentParser(Parser):
+    """Turn ``result.json`` and ``raw.h5`` into ``measurement`` and ``raw_data``, or an exit code saying why not."""
+
+    def parse(self, **kwargs: t.Any) -> ExitCode:
+        raw_error = self._keep_raw_data()
+        try:
+            text = self.retrieved.base.repository.get_object_content(RESULT_FILE, mode="r")
+        except FileNotFoundError:
+            return self.exit_codes.ERROR_RESULT_MISSING
+        try:
+            document = _ResultFile.model_validate_json(text)
+        except pydantic.ValidationError as error:
+            return self._invalid(f"{RESULT_FILE}: {describe_validation_error(error)}")
+        problem = raw_error or self._mismatch(document)
+        if problem:
+            return self._invalid(problem)
+
+        if document.state == "failed":
+            return self.exit_codes.ERROR_INSTRUMENT_FAULT.format(message=document.message)
+        if document.state == "cancelled":
+            return self.exit_codes.ERROR_JOB_CANCELLED.format(message=document.message)
+        if "raw_data" not in self.outputs:
+            return self.exit_codes.ERROR_RAW_DATA_MISSING
+        try:
+            value = _Value.model_validate(document.result)
+            measurement = self._measurement(value)
+        except pydantic.ValidationError as error:
+            return self._invalid(f"the result of a done job: {describe_validation_error(error)}")
+        self.out("measurement", Dict(measurement.model_dump(mode="json")))
+        return ExitCode()
+
+    def _invalid(self, error: str) -> ExitCode:
+        return self.exit_codes.ERROR_INVALID_RESULT.format(error=error)
+
+    def _keep_raw_data(self) -> str | None:
+        """Output ``raw.h5`` as ``raw_data`` if it was retrieved and is the HDF5 log of this job."""
+        try:
+            content = self.retrieved.base.repository.get_object_content(RAW_FILE, mode="rb")
+        except FileNotFoundError:
+            return None
+        try:
+            with h5py.File(io.BytesIO(content), "r") as log:
+                job_id = log.attrs.get("job_id")
+        except OSError as error:
+            return f"{RAW_FILE} is not an HDF5 file: {error}"
+        if job_id != self.node.get_job_id():
+            return f"{RAW_FILE} is the log of job {job_id!r}, not of this job {self.node.get_job_id()!r}"
+        self.out("raw_data", SinglefileData(io.BytesIO(content), filename=RAW_FILE))
+        return None
+
+    def _mismatch(self, document: _ResultFile) -> str | None:
+        """Why the result is not that of this job and request, if it is not."""
+        if document.job_id != self.node.get_job_id():
+            return f"{RESULT_FILE} is the result of job {document.job_id!r}, not of this job {self.node.get_job_id()!r}"
+        sent = json.loads(self.node.base.repository.get_object_content(REQUEST_FILE, mode="r"))["parameters"]
+        for name, value in sent.items():
+            echoed = document.parameters.get(name)
+            if not isinstance(echoed, (int, float)) or not math.isclose(echoed, value, rel_tol=_ECHO_RTOL):
+                return f"the rig ran {name}={echoed!r}, but the request asked for {name}={value!r}"
+        return None
+
+    def _measurement(self, value: _Value) -> Measurement:
+        """The FINALES measurement of the requested formulation and temperature, with the rig's value.
+
+        The point is the one requested (nominal), as in the campaign's search space; the prepared
+        composition and the measured temperature the rig reports stay in ``result.json``.
+        """
+        experiment = Origin(origin="experiment")
+        formulation, temperature = point_of(self.node.inputs)
+        return Measurement(
+            formulation=formulation,
+            temperature=Temperature(value=temperature, unit="K"),
+            pending=False,
+            kind=experiment,
+            fom_data=FomData(value=value.value, unit=value.unit, origin=experiment,
+                             measurement_id=self.node.uuid, name=value.quantity),
+        )
+
