@@ -51,3 +51,44 @@ def serve(config, host, port, log_level):
         uvicorn.run(create_app(rig, instrument), host=host, port=port, log_level=log_level)
     finally:
         instrument.stop()
+
+
+@instrument.command("register")
+@click.argument("name")
+@click.argument("url")
+@click.option("--token-env", metavar="VAR",
+              help="Environment variable holding the server's token (in the daemon's environment).  "
+                   "[default: BIGMAP_RIG_TOKEN unless --token-file is given]")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
+              help="File holding the server's token (robust for the daemon, whatever its environment).")
+@click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+              help="Seconds between polls of the instrument's job queue.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Try the connection after registering (the server may be off; that is not an error).")
+def register(name, url, token_env, token_file, poll_interval, check):
+    """Make the instrument server at URL usable by campaigns, as the AiiDA computer NAME.
+
+    \b
+    Creates, in the active AiiDA profile (see `bigmap-al setup`):
+      * the computer NAME: hostname URL, transport and scheduler bigmap.instrument,
+        configured for the default user with the token's source (never the token itself);
+      * the code NAME-experiment@NAME, running bigmap.experiment (ExperimentCalcJob): give it
+        to a campaign as methods.experiment.code or methods.instruments.<name>.
+    Safe to run again: what exists is reported; a new token source or poll interval is applied.
+    """
+    from .. import profile
+
+    if token_env and token_file:
+        raise click.UsageError("give --token-env or --token-file, not both")
+    if not token_file:
+        token_env = token_env or "BIGMAP_RIG_TOKEN"
+    try:
+        profile.load()
+        from ..instrument_bridge.register import register as register_instrument
+
+        registration = register_instrument(name, url, token_env=token_env, token_file=token_file,
+                                           poll_interval=poll_interval, check=check)
+    except (RuntimeError, ValueError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    for step in registration.steps:
+        click.echo(str(step))
