@@ -92,8 +92,9 @@ class ActiveLearningWorkChain(WorkChain):
 
         spec.exit_code(300, "ERROR_INVALID_CONFIGURATION", message="Invalid configuration: {reason}")
         spec.exit_code(301, "ERROR_NO_MEASUREMENT_METHOD",
-                       message="No measurement method is configured: give `methods.simulation.code` "
-                               "or `methods.replay.table`.")
+                       message="No measurement method is configured: give `methods.experiment.code`, "
+                               "`methods.simulation.code`, `methods.replay.table` or "
+                               "`methods.instruments`.")
         spec.exit_code(310, "ERROR_NO_VALID_CANDIDATES", message="No valid candidates: {reason}")
         spec.exit_code(320, "ERROR_ALL_MEASUREMENTS_FAILED",
                        message="All {count} measurements of iteration {iteration} failed.")
