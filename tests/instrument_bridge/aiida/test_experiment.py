@@ -48,17 +48,17 @@ def test_entry_points():
     assert ParserFactory("bigmap.experiment") is ExperimentParser
 
 
-def test_measurement_end_to_end(instrument, server):
-    code = instrument(server.url).code
-    formulation = to_formulation(0.3, 1.0)
-    results, node = run_get_node(ExperimentCalcJob, code=code, formulation=formulation, temperature=298.15)
+def test_measurement_end_to_end_and_never_from_the_cache(instrument, server):
+    inputs = {"code": instrument(server.url).code, "formulation": to_formulation(0.3, 1.0), "temperature": 298.15,
+              "parameters": {"replicates": 2}}
+    results, node = run_get_node(ExperimentCalcJob, **inputs)
     assert node.is_finished_ok, node.exit_message
 
     # the request, as stored with the job and as the server ran it in the workspace named after the job
     stored = Formulation.model_validate(node.inputs.formulation.get_dict())
     r, c = from_formulation(stored)
     sent = json.loads(node.base.repository.get_object_content("request.json"))
-    assert sent == {"method": "conductivity", "parameters": {"r": r, "c": c, "temperature": 298.15}}
+    assert sent == {"method": "conductivity", "parameters": {"r": r, "c": c, "temperature": 298.15, "replicates": 2}}
     [job] = _jobs_of(server, node)
     assert job["id"] == node.get_job_id() and job["state"] == "done"
     assert json.loads(node.get_detailed_job_info()["stdout"])["state"] == "done"
@@ -79,19 +79,13 @@ def test_measurement_end_to_end(instrument, server):
         assert list(raw["actions"]) == STEPS
         assert all(raw[f"actions/{step}"].attrs["status"] == "ok" for step in STEPS)
         traffic = [line.decode() for line in raw["actions/003_measure/traffic"][()]]
-        assert sum("\tTX\tCELL MEASURE" in line for line in traffic) == 3  # three replicates
+        assert sum("\tTX\tCELL MEASURE" in line for line in traffic) == 2  # two replicates
 
-
-def test_experiments_are_never_taken_from_the_cache(instrument, server):
-    code = instrument(server.url).code
-    inputs = {"code": code, "suggestion": _suggestion(), "parameters": {"replicates": 1}}
+    # a measurement is a new sample every time: never served from AiiDA's cache, even with caching on
     with enable_caching():
-        _, first = run_get_node(ExperimentCalcJob, **inputs)
-        _, second = run_get_node(ExperimentCalcJob, **inputs)
-    assert first.is_finished_ok and second.is_finished_ok, (first.exit_message, second.exit_message)
-    assert second.base.caching.get_cache_source() is None
-    assert first.get_job_id() != second.get_job_id()  # measured twice, on purpose
-    assert first.outputs.measurement.uuid != second.outputs.measurement.uuid
+        _, again = run_get_node(ExperimentCalcJob, **inputs)
+    assert again.is_finished_ok and again.base.caching.get_cache_source() is None
+    assert again.get_job_id() != node.get_job_id() and len(_jobs_of(server, again)) == 1
 
 
 def test_device_answering_garbage_is_an_instrument_fault_with_its_log(instrument, server):
