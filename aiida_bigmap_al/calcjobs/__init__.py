@@ -1,5 +1,6 @@
-"""AiiDA calculation jobs: how one measurement is made (a simulation here; experiments alongside)."""
+"""AiiDA calculation jobs: how one measurement is made, by the simulator or by an instrument."""
 
+from .experiment import ExperimentCalcJob
 from .simulation import SimulationCalcJob
 
-__all__ = ["SimulationCalcJob"]
+__all__ = ["ExperimentCalcJob", "SimulationCalcJob"]
