@@ -6,5 +6,6 @@ from . import cmd_setup  # noqa: F401  (registers ``bigmap-al setup``)
 from . import cmd_benchmark  # noqa: F401  (registers ``bigmap-al benchmark``)
 from . import cmd_instrument  # noqa: F401  (registers ``bigmap-al instrument``)
 from . import cmd_campaign  # noqa: F401  (registers ``bigmap-al campaign``)
+from . import cmd_campaign_run  # noqa: F401  (registers ``bigmap-al campaign run``)
 
 __all__ = ["main"]

@@ -1,0 +1,46 @@
+"""``bigmap-al campaign run SPEC.yaml``: start an active-learning campaign described in a file."""
+
+import pathlib
+
+import click
+import pydantic
+
+from .cmd_campaign import campaign
+
+
+@campaign.command("run")
+@click.argument("spec_path", metavar="SPEC.yaml",
+                type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
+@click.option("--submit", is_flag=True,
+              help="Submit to the daemon (`verdi daemon start`) instead of running here.")
+def run(spec_path, submit):
+    """Run (or submit) the ActiveLearningWorkChain that SPEC.yaml describes; print its pk.
+
+    See `aiida_bigmap_al.campaign_spec` for the fields; codes are named by their labels
+    (`bigmap-al setup` makes `bigmap-sim@localhost`, `bigmap-al instrument register` one per rig).
+    """
+    from .. import profile
+    from ..campaign_spec import load_spec
+
+    try:
+        spec = load_spec(spec_path)
+    except (ValueError, pydantic.ValidationError) as error:
+        raise click.ClickException(f"{spec_path}: {error}") from None
+    profile.load()
+    from aiida.common.exceptions import NotExistent
+    from aiida.engine import run_get_node, submit as submit_process
+
+    from ..workchains import ActiveLearningWorkChain
+
+    try:
+        inputs = spec.inputs()
+    except (NotExistent, OSError, ValueError) as error:
+        raise click.ClickException(f"{spec_path}: {error}") from None
+    if submit:
+        node = submit_process(ActiveLearningWorkChain, **inputs)
+        click.echo(f"submitted; follow it with `verdi process report {node.pk}`")
+    else:
+        _, node = run_get_node(ActiveLearningWorkChain, **inputs)
+        status = "finished" if node.is_finished_ok else f"failed [{node.exit_status}] {node.exit_message}"
+        click.echo(f"campaign {status}; `bigmap-al campaign show {node.pk}`")
+    click.echo(f"pk={node.pk}")

@@ -1,0 +1,53 @@
+"""``bigmap-al campaign run SPEC.yaml``: a campaign from a file, and clear errors for bad files."""
+
+import re
+
+import pytest
+from aiida import orm
+from click.testing import CliRunner
+
+from aiida_bigmap_al.campaign_spec import load_spec
+from aiida_bigmap_al.cli import main
+
+
+def write(tmp_path, text):
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_replay_campaign_from_a_file(aiida_profile, tmp_path, fzj_csv):
+    spec = write(tmp_path, f"""
+temperatures: [293.15]
+strategy: gp-exploit
+budget: 4
+methods:
+  replay: {{data: {fzj_csv}}}
+""")
+    result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
+    assert result.exit_code == 0, result.output
+    pk = int(re.search(r"^pk=(\d+)$", result.output, re.M).group(1))
+    node = orm.load_node(pk)
+    assert node.is_finished_ok
+    assert len(node.outputs.dataset["rows"]) == 4
+    assert {row["temperature"] for row in node.outputs.dataset["rows"]} == {293.15}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("temperatures: [298.15]\nstrategy: gp-magic\nbudget: 3\nmethods: {}\n", "unknown strategy 'gp-magic'"),
+    ("temperatures: []\nstrategy: gp-ucb\nbudget: 3\nmethods: {}\n", "temperatures"),
+    ("temperatures: [298.15]\nstrategy: gp-ucb\nbudget: 0\nmethods: {}\n", "budget"),
+    ("temperatures: [298.15]\nstrategy: gp-ucb\nbudget: 3\nmethods: {}\nbugdet: 4\n", "bugdet"),
+    ("- just\n- a list\n", "mapping"),
+])
+def test_bad_campaign_files_name_the_field(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        load_spec(write(tmp_path, text))
+
+
+def test_unknown_code_is_a_clear_cli_error(aiida_profile, tmp_path):
+    spec = write(tmp_path, "temperatures: [298.15]\nstrategy: gp-ucb\nbudget: 3\n"
+                           "methods: {simulation: {code: no-such-code@nowhere}}\n")
+    result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
+    assert result.exit_code == 1
+    assert "no-such-code@nowhere" in result.output
