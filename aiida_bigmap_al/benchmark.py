@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .learning import RANDOM, STRATEGIES, Strategy, pool_campaign
+from .learning import RANDOM, STRATEGIES, pool_campaign
 from .space import fzj_space
 
 __all__ = ["TemperaturePool", "pools_from_data", "run_benchmark", "DEFAULT_STRATEGIES"]

@@ -26,17 +26,15 @@ import json
 import math
 import typing as t
 
-import pydantic
 from aiida.common import datastructures
 from aiida.common.folders import Folder
 from aiida.engine import CalcJob, CalcJobProcessSpec
-from aiida.orm import Dict, Float, SinglefileData, Str, to_aiida_type
+from aiida.orm import Dict, SinglefileData, Str, to_aiida_type
 
 from ..electrolyte import from_formulation
 from ..instrument_bridge.client import RAW_FILE, REQUEST_FILE, RESULT_FILE
 from ..instrument_bridge.scheduler import EXIT_REQUEST_REJECTED
-from ..schemas import Formulation, Temperature
-from .simulation import describe_validation_error, point_of
+from .point import define_point_inputs, point_of, validate_point_given
 
 __all__ = ("ExperimentCalcJob", "request_of")
 
@@ -55,14 +53,7 @@ class ExperimentCalcJob(CalcJob):
     def define(cls, spec: CalcJobProcessSpec) -> None:  # type: ignore[override]
         """Inputs: the point (suggestion, or formulation and temperature), method, parameters, code."""
         super().define(spec)
-        spec.input("suggestion", valid_type=Dict, required=False, validator=_validate_suggestion,
-                   help="A campaign's suggestion (its `formulation` and `temperature` are measured), instead of "
-                        "`formulation` and `temperature`: links the measurement to what asked for it.")
-        spec.input("formulation", valid_type=Dict, required=False, serializer=_serialize_formulation,
-                   validator=_validate_formulation,
-                   help="FINALES Formulation (JSON) of LiPF6 in EC/PC/EMC with (EC+PC):EMC = 3:7 by mass.")
-        spec.input("temperature", valid_type=Float, required=False, serializer=to_aiida_type,
-                   validator=_validate_temperature, help="Temperature in K.")
+        define_point_inputs(spec, measured_by="the conductivity rig")
         spec.input("method", valid_type=Str, default=lambda: Str(cls.DEFAULT_METHOD), serializer=to_aiida_type,
                    help="The instrument's method (see the server's GET /methods).")
         spec.input("parameters", valid_type=Dict, required=False, serializer=to_aiida_type,
@@ -87,7 +78,7 @@ class ExperimentCalcJob(CalcJob):
         spec.exit_code(350, "ERROR_RESULT_MISSING", invalidates_cache=True,
                        message=f"The instrument's result file `{RESULT_FILE}` was not retrieved.")
         spec.exit_code(351, "ERROR_INVALID_RESULT", invalidates_cache=True,
-                       message=f"The instrument's result is not valid: {{error}}")
+                       message="The instrument's result is not valid: {error}")
         spec.exit_code(352, "ERROR_RAW_DATA_MISSING", invalidates_cache=True,
                        message=f"The job ran but its raw data file `{RAW_FILE}` was not retrieved.")
         spec.exit_code(460, "ERROR_INSTRUMENT_FAULT", invalidates_cache=True,
@@ -141,50 +132,15 @@ def _chain(*validators: t.Callable[[t.Any, t.Any], str | None] | None) -> t.Call
 
 def _validate_inputs(inputs: t.Any, _: t.Any) -> str | None:
     """One way of naming the point, and an instrument computer to measure it on."""
-    direct = [name for name in ("formulation", "temperature") if name in inputs]
-    if "suggestion" in inputs and direct:
-        return f"give either `suggestion` or `formulation` and `temperature`, not both (got {direct})"
-    if "suggestion" not in inputs and len(direct) != 2:
-        return "give `suggestion`, or both `formulation` and `temperature`"
+    message = validate_point_given(inputs, _)
+    if message:
+        return message
     code = inputs.get("code")
     computer = getattr(code, "computer", None)
     if computer is not None and computer.scheduler_type != INSTRUMENT_PLUGIN:
         return (f"an experiment runs on an instrument computer (transport and scheduler `{INSTRUMENT_PLUGIN}`, "
                 f"see `bigmap-al instrument register`); code {code.full_label} is on a "
                 f"`{computer.scheduler_type}` computer")
-    return None
-
-
-def _validate_suggestion(value: Dict, _: t.Any) -> str | None:
-    document = value.get_dict()
-    try:
-        Temperature.model_validate(document.get("temperature"))
-    except pydantic.ValidationError as error:
-        return f"the suggestion has no valid temperature: {describe_validation_error(error)}"
-    return _validate_formulation(Dict(document.get("formulation") or {}), None)
-
-
-def _serialize_formulation(value: t.Any) -> Dict:
-    """Accept a ``Formulation`` object or a plain dict for the ``formulation`` port."""
-    if isinstance(value, Formulation):
-        return Dict(value.model_dump(mode="json"))
-    return to_aiida_type(value)
-
-
-def _validate_formulation(value: Dict, _: t.Any) -> str | None:
-    """A valid FINALES formulation of the rig's domain (EC/PC/EMC/LiPF6, (EC+PC):EMC = 3:7)."""
-    try:
-        from_formulation(Formulation.model_validate(value.get_dict()))
-    except pydantic.ValidationError as error:
-        return f"not a valid FINALES Formulation: {describe_validation_error(error)}"
-    except ValueError as error:
-        return f"not an EC/PC/EMC/LiPF6 formulation the conductivity rig can mix: {error}"
-    return None
-
-
-def _validate_temperature(value: Float, _: t.Any) -> str | None:
-    if not math.isfinite(value.value) or value.value <= 0:
-        return f"the temperature must be a finite number of kelvin > 0, got {value.value}"
     return None
 
 

@@ -19,18 +19,16 @@ The ports that make a ``ShellJob`` generic (``nodes``, ``filenames``, ``argument
 from __future__ import annotations
 
 import json
-import math
 import typing as t
 
-import pydantic
 from aiida.common.folders import Folder
 from aiida.engine import CalcJobProcessSpec
-from aiida.orm import Dict, Float, Str, to_aiida_type
+from aiida.orm import Dict, Str, to_aiida_type
 from aiida_shell.calculations.shell import ShellJob
 
 from ..electrolyte import from_formulation
-from ..schemas import Formulation, Temperature
 from ..simulator import MODELS
+from .point import define_point_inputs, point_of, validate_point_given
 
 __all__ = ("SimulationCalcJob",)
 
@@ -51,30 +49,7 @@ class SimulationCalcJob(ShellJob):
         super().define(spec)
         for name in _GENERIC_SHELL_PORTS:
             del spec.inputs[name]
-        spec.input(
-            "suggestion",
-            valid_type=Dict,
-            required=False,
-            validator=_validate_suggestion,
-            help="A campaign's suggestion (its `formulation` and `temperature` are simulated), "
-            "instead of `formulation` and `temperature`: links the job to what asked for it.",
-        )
-        spec.input(
-            "formulation",
-            valid_type=Dict,
-            required=False,
-            serializer=_serialize_formulation,
-            validator=_validate_formulation,
-            help="FINALES Formulation (JSON) of LiPF6 in EC/PC/EMC with (EC+PC):EMC = 3:7 by mass.",
-        )
-        spec.input(
-            "temperature",
-            valid_type=Float,
-            required=False,
-            serializer=to_aiida_type,
-            validator=_validate_temperature,
-            help="Temperature in K.",
-        )
+        define_point_inputs(spec, measured_by="the simulator")
         spec.input(
             "model",
             valid_type=Str,
@@ -83,7 +58,7 @@ class SimulationCalcJob(ShellJob):
             validator=_validate_model,
             help=f"Conductivity model of the simulator: one of {', '.join(sorted(MODELS))}.",
         )
-        spec.inputs.validator = _validate_point_given
+        spec.inputs.validator = validate_point_given
         spec.inputs["metadata"]["options"]["parser_name"].default = "bigmap.simulation"  # type: ignore[index]
         spec.output(
             "measurement",
@@ -133,70 +108,6 @@ class SimulationCalcJob(ShellJob):
         r, c = from_formulation(formulation)
         point = {"r": r, "c": c, "temperature": temperature}
         return {"model": self.inputs.model.value, "points": [point]}
-
-
-def point_of(inputs: t.Any) -> tuple[Formulation, float]:
-    """The formulation and temperature (K) to simulate: from the suggestion, or given directly."""
-    if "suggestion" in inputs:
-        suggestion = inputs["suggestion"].get_dict()
-        temperature = Temperature.model_validate(suggestion["temperature"]).kelvin
-        return Formulation.model_validate(suggestion["formulation"]), temperature
-    return Formulation.model_validate(inputs["formulation"].get_dict()), float(inputs["temperature"].value)
-
-
-def _validate_point_given(inputs: t.Any, _: t.Any) -> str | None:
-    """Exactly one way of naming the point: a suggestion, or a formulation and a temperature."""
-    direct = [name for name in ("formulation", "temperature") if name in inputs]
-    if "suggestion" in inputs and direct:
-        return f"give either `suggestion` or `formulation` and `temperature`, not both (got {direct})"
-    if "suggestion" not in inputs and len(direct) != 2:
-        return "give `suggestion`, or both `formulation` and `temperature`"
-    return None
-
-
-def _validate_suggestion(value: Dict, _: t.Any) -> str | None:
-    """A suggestion with a valid formulation the simulator can take and a temperature."""
-    document = value.get_dict()
-    try:
-        Temperature.model_validate(document.get("temperature"))
-    except pydantic.ValidationError as error:
-        return f"the suggestion has no valid temperature: {describe_validation_error(error)}"
-    return _validate_formulation(Dict(document.get("formulation") or {}), None)
-
-
-def _serialize_formulation(value: t.Any) -> Dict:
-    """Accept a ``Formulation`` object or a plain dict for the ``formulation`` port."""
-    if isinstance(value, Formulation):
-        return Dict(value.model_dump(mode="json"))
-    return to_aiida_type(value)
-
-
-def _validate_formulation(value: Dict, _: t.Any) -> str | None:
-    """A valid FINALES formulation that the simulator's (r, c) domain can represent."""
-    try:
-        formulation = Formulation.model_validate(value.get_dict())
-    except pydantic.ValidationError as error:
-        return f"not a valid FINALES Formulation: {describe_validation_error(error)}"
-    try:
-        from_formulation(formulation)
-    except ValueError as error:
-        return f"not an EC/PC/EMC/LiPF6 formulation the simulator can take: {error}"
-    return None
-
-
-def describe_validation_error(error: pydantic.ValidationError) -> str:
-    """Pydantic's errors on one line, ``field.path: problem; ...``, to fit a port or exit message."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '(document)'}: {item['msg']}"
-        for item in error.errors(include_url=False)
-    )
-
-
-def _validate_temperature(value: Float, _: t.Any) -> str | None:
-    """A finite absolute temperature; whether the model covers it is the simulator's answer."""
-    if not math.isfinite(value.value) or value.value <= 0:
-        return f"the temperature must be a finite number of kelvin > 0, got {value.value}"
-    return None
 
 
 def _validate_model(value: Str, _: t.Any) -> str | None:

@@ -27,7 +27,7 @@ from aiida.engine import ExitCode
 from aiida.orm import Dict, SinglefileData
 from aiida.parsers import Parser
 
-from ..calcjobs.simulation import describe_validation_error, point_of
+from ..calcjobs.point import describe_validation_error, point_of
 from ..instrument_bridge.client import RAW_FILE, REQUEST_FILE, RESULT_FILE
 from ..schemas import FomData, Measurement, Origin, Temperature
 

@@ -16,7 +16,8 @@ from aiida.engine import ExitCode
 from aiida.orm import Dict
 from aiida_shell.parsers.shell import ShellParser
 
-from ..calcjobs.simulation import SimulationCalcJob, describe_validation_error, point_of
+from ..calcjobs.point import describe_validation_error, point_of
+from ..calcjobs.simulation import SimulationCalcJob
 from ..schemas import FomData, Measurement, Origin, Temperature
 
 __all__ = ("SimulationParser",)
