@@ -16,6 +16,7 @@ The caller loads a profile first (the CLI does, through :mod:`aiida_bigmap_al.pr
 
 from __future__ import annotations
 
+import io
 import json
 import pathlib
 
@@ -28,11 +29,14 @@ from aiida.common.links import LinkType
 from . import __version__
 from .schemas import Temperature
 
-__all__ = ["CAMPAIGN_PROCESS_TYPE", "CampaignError", "HDF5_FORMAT", "campaign_record", "load_campaign",
-           "write_archive", "write_hdf5"]
+__all__ = ["CAMPAIGN_PROCESS_TYPE", "CampaignError", "EXPERIMENT_PROCESS_TYPE", "HDF5_FORMAT", "campaign_record",
+           "campaign_timing_record", "experiment_jobs", "load_campaign", "write_archive", "write_hdf5"]
 
 #: ``process_type`` of the nodes of ``ActiveLearningWorkChain`` (entry point ``bigmap.active_learning``).
 CAMPAIGN_PROCESS_TYPE = "aiida.workflows:bigmap.active_learning"
+#: Entry point and ``process_type`` of ``ExperimentCalcJob``, whose jobs ``campaign_timing_record`` times.
+_EXPERIMENT_ENTRY_POINT = "bigmap.experiment"
+EXPERIMENT_PROCESS_TYPE = f"aiida.calculations:{_EXPERIMENT_ENTRY_POINT}"
 #: Name and version of the HDF5 layout, stored in the file's root attributes.
 HDF5_FORMAT = ("aiida-bigmap-al campaign", 1)
 #: Input link label under which every measurement method receives its suggestion.
@@ -150,6 +154,61 @@ def _suggestion(suggestion: orm.Dict, iteration: int, process, row_of) -> dict:
         entry.update(status="measured", value=row["value"], origin=row["origin"], measurement=row["measurement"])
     else:
         entry["status"] = "failed"
+    return entry
+
+
+# --- the timing record -------------------------------------------------------------------------
+
+
+def experiment_jobs(node: orm.WorkChainNode) -> list[orm.CalcJobNode]:
+    """Every ``ExperimentCalcJob`` the campaign called, directly (batch mode) or through its lanes, by pk."""
+    return sorted((call for call in node.called_descendants if call.process_type == EXPERIMENT_PROCESS_TYPE),
+                  key=lambda call: call.pk)
+
+
+def campaign_timing_record(node: orm.WorkChainNode) -> dict:
+    """The timing record of a campaign (see :mod:`aiida_bigmap_al.analysis.timing`).
+
+    Each experiment's steps come from ``result.json`` in its ``retrieved`` folder, or from its
+    ``raw_data`` (``raw.h5``) when that is all that came back. The wall time runs from the
+    campaign's creation to its last change (AiiDA stores no end time; a terminated process is
+    last written when it is sealed). Raises :class:`CampaignError` for a campaign without experiments.
+    """
+    jobs = experiment_jobs(node)
+    if not jobs:
+        raise CampaignError(f"campaign {node.pk} ran no experiments (ExperimentCalcJob); timing needs "
+                            f"instrument jobs (`methods.experiment.code` or `methods.instruments`)")
+    return {
+        "campaign": {"pk": node.pk, "uuid": node.uuid, "process_label": node.process_label,
+                     "start": node.ctime.timestamp(), "end": node.mtime.timestamp()},
+        "instruments": _instrument_labels(node),
+        "jobs": [_job_timing(job) for job in jobs],
+    }
+
+
+def _instrument_labels(node) -> list[str]:
+    """The computers of the campaign's experiment codes (``methods.experiment`` and ``methods.instruments``)."""
+    methods = node.inputs.methods
+    codes = list(methods.instruments.values()) if "instruments" in methods else []
+    if "experiment" in methods and "code" in methods.experiment:
+        codes.append(methods.experiment.code)
+    return sorted({code.computer.label for code in codes
+                   if code.default_calc_job_plugin == _EXPERIMENT_ENTRY_POINT})
+
+
+def _job_timing(job: orm.CalcJobNode) -> dict:
+    from .analysis.timing import steps_from_hdf5, steps_from_result
+    from .instrument_bridge.client import RESULT_FILE
+
+    entry = {"pk": job.pk, "uuid": job.uuid, "instrument": job.computer.label,
+             "state": "done" if job.is_finished_ok else "failed",  # unless result.json says more
+             "exit_status": job.exit_status, "source": None, "steps": []}
+    if "retrieved" in job.outputs and RESULT_FILE in job.outputs.retrieved.base.repository.list_object_names():
+        document = json.loads(job.outputs.retrieved.base.repository.get_object_content(RESULT_FILE))
+        entry.update(state=document.get("state"), source=RESULT_FILE, steps=steps_from_result(document))
+    elif "raw_data" in job.outputs:
+        content = io.BytesIO(job.outputs.raw_data.get_content(mode="rb"))  # h5py needs a seekable file
+        entry.update(source=job.outputs.raw_data.filename, steps=steps_from_hdf5(content))
     return entry
 
 

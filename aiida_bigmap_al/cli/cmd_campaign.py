@@ -17,7 +17,7 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=pathlib.Path)
 
 @main.group("campaign")
 def campaign():
-    """Show and export active-learning campaigns (ActiveLearningWorkChain nodes)."""
+    """Show, time and export active-learning campaigns (ActiveLearningWorkChain nodes)."""
 
 
 @campaign.command("show")
@@ -71,6 +71,34 @@ def export(pk, archive, hdf5_path, force):
     click.echo(f"archive: {archive}")
     exporting.write_hdf5(record, hdf5_path, overwrite=force)
     click.echo(f"hdf5: {hdf5_path} ({len(record['dataset'])} measurements, {len(record['models'])} models)")
+
+
+@campaign.command("timing")
+@click.argument("pk", type=int)
+@click.option("--plot", "plot_path", type=_FILE,
+              help="Where to write the timing plot (PNG)  [default: campaign-<PK>-timing.png]")
+def timing(pk, plot_path):
+    """Show where the time of campaign PK went: per action, per instrument, and AiiDA's overhead.
+
+    \b
+    Reads the action times of every experiment of the campaign (through its lanes too) from the
+    instrument's result.json (or raw.h5) and prints: time per action (total, mean, share of the
+    instruments' busy time); per instrument the jobs, busy time, idle time between jobs, and the
+    AiiDA overhead (wall time - busy time); the campaign's wall time. The plot stacks each
+    instrument's time by action.
+    """
+    from ..analysis.timing import TimingError, format_tables, write_plot
+    from ..export import CampaignError, campaign_timing_record
+
+    node = _campaign(pk)
+    try:
+        record = campaign_timing_record(node)
+        click.echo(format_tables(record))
+        plot_path = plot_path or pathlib.Path(f"campaign-{pk}-timing.png")
+        write_plot(record, plot_path)
+    except (CampaignError, TimingError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"plot: {plot_path}")
 
 
 def _campaign(pk):
