@@ -202,7 +202,9 @@ def _job_timing(job: orm.CalcJobNode) -> dict:
 
     entry = {"pk": job.pk, "uuid": job.uuid, "instrument": job.computer.label,
              "state": "done" if job.is_finished_ok else "failed",  # unless result.json says more
-             "exit_status": job.exit_status, "source": None, "steps": []}
+             "exit_status": job.exit_status, "source": None, "steps": [],
+             # the CalcJob's life in AiiDA: a terminated process is last written when it is sealed
+             "aiida_start": job.ctime.timestamp(), "aiida_end": job.mtime.timestamp()}
     if "retrieved" in job.outputs and RESULT_FILE in job.outputs.retrieved.base.repository.list_object_names():
         document = json.loads(job.outputs.retrieved.base.repository.get_object_content(RESULT_FILE))
         entry.update(state=document.get("state"), source=RESULT_FILE, steps=steps_from_result(document))

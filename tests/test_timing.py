@@ -29,22 +29,26 @@ def step(action, start, end, status="ok"):
             "start": None if start is None else T0 + start, "end": None if end is None else T0 + end}
 
 
-def job(instrument, state, *steps):
+def job(instrument, state, *steps, aiida=(None, None)):
+    """A job record; ``aiida`` is its CalcJob's (creation, end) in s after T0, if known."""
+    start, end = (None if t is None else T0 + t for t in aiida)
     return {"pk": 1, "uuid": "u", "instrument": instrument, "state": state, "exit_status": 0,
-            "source": "result.json", "steps": list(steps)}
+            "source": "result.json", "steps": list(steps), "aiida_start": start, "aiida_end": end}
 
 
 @pytest.fixture
 def record():
-    """A campaign of 100 s: rig-a ran two jobs (31 s and 15 s, 9 s apart), rig-b one failed job of 8 s
-    and one refused before any step, rig-c nothing."""
+    """A campaign of 100 s: rig-a ran two jobs (31 s and 15 s, 9 s apart; their CalcJobs overlap and
+    were open 65 s together), rig-b one failed job of 8 s and one refused before any step, rig-c nothing."""
     return {
         "campaign": {"pk": 7, "uuid": "c", "process_label": "ActiveLearningWorkChain", "start": T0, "end": T0 + 100},
         "instruments": ["rig-a", "rig-b", "rig-c"],
         "jobs": [
-            job("rig-a", "done", step("move", 10, 30), step("measure", 31, 41)),
-            job("rig-a", "done", step("move", 50, 60), step("measure", 60, 65), step("clean", None, None, "skipped")),
-            job("rig-b", "failed", step("move", 20, 25), step("measure", 25, 26, "error"), step("clean", 26, 28)),
+            job("rig-a", "done", step("move", 10, 30), step("measure", 31, 41), aiida=(5, 45)),
+            job("rig-a", "done", step("move", 50, 60), step("measure", 60, 65), step("clean", None, None, "skipped"),
+                aiida=(40, 70)),
+            job("rig-b", "failed", step("move", 20, 25), step("measure", 25, 26, "error"), step("clean", 26, 28),
+                aiida=(15, 30)),
             job("rig-b", "failed"),
         ],
     }
@@ -67,8 +71,11 @@ def test_instruments_busy_idle_and_aiida_overhead(record):
     assert a["busy_s"] == pytest.approx(31 + 15) and a["idle_s"] == pytest.approx(50 - 41)
     assert a["overhead_s"] == pytest.approx(100 - 46) and a["utilisation"] == pytest.approx(0.46)
     assert a["actions"] == {"move": pytest.approx(30), "measure": pytest.approx(15)}
+    assert a["in_calcjobs_s"] == pytest.approx(65 - 46) and a["between_calcjobs_s"] == pytest.approx(100 - 65)
     assert (b["jobs"], b["failed"], b["busy_s"], b["idle_s"]) == (2, 2, pytest.approx(8), 0)
+    assert b["in_calcjobs_s"] is None and b["between_calcjobs_s"] is None  # one CalcJob's life is unknown
     assert (c["instrument"], c["jobs"], c["busy_s"], c["overhead_s"]) == ("rig-c", 0, 0, pytest.approx(100))
+    assert (c["in_calcjobs_s"], c["between_calcjobs_s"]) == (0, pytest.approx(100))
     assert summary(record) == {"pk": 7, "process_label": "ActiveLearningWorkChain", "wall_s": pytest.approx(100),
                                "jobs": 4, "timed_jobs": 3, "instruments": 3, "busy_s": pytest.approx(54)}
 
@@ -84,10 +91,13 @@ def test_tables_as_text_and_the_plot(record, tmp_path):
                        "instruments busy 54.00 s in total")
     assert "move                         3    35.000   11.667   64.8%" in text
     assert f"{BETWEEN_ACTIONS:<24} {'':>5}     1.000 {'':>8}    1.9%" in text
-    assert "rig-a                       2      0    46.000     9.000           54.000  46.0%" in text
-    assert "rig-c                       0      0     0.000     0.000          100.000   0.0%" in text
-    path = write_plot(record, tmp_path / "timing.png")
-    assert path.read_bytes()[:8] == PNG_MAGIC
+    rows = {line.split()[0]: line.split()[1:] for line in text if line.startswith("rig-")}
+    assert rows == {"rig-a": ["2", "0", "46.000", "9.000", "54.000", "19.000", "35.000", "46.0%"],
+                    "rig-b": ["2", "2", "8.000", "0.000", "92.000", "-", "-", "8.0%"],
+                    "rig-c": ["0", "0", "0.000", "0.000", "100.000", "0.000", "100.000", "0.0%"]}
+    assert write_plot(record, tmp_path / "timing.png").read_bytes()[:8] == PNG_MAGIC
+    del record["jobs"][3]  # every CalcJob's life known: the plot splits AiiDA's overhead
+    assert write_plot(record, tmp_path / "split.png").read_bytes()[:8] == PNG_MAGIC
 
 
 @pytest.mark.parametrize("change, message", [

@@ -10,6 +10,7 @@ anyone can assemble from the instrument server's ``result.json`` / ``raw.h5`` fi
     {"campaign": {"pk", "uuid", "process_label", "start", "end"},    # UNIX times (s)
      "instruments": ["rig-a", "rig-b"],                              # configured, maybe idle
      "jobs": [{"pk", "uuid", "instrument", "state", "exit_status", "source",
+               "aiida_start", "aiida_end",                               # the CalcJob's life, optional
                "steps": [{"step", "action", "status", "start", "end"}]}]}   # None if skipped
 
 What the figures mean (all in seconds):
@@ -22,7 +23,10 @@ What the figures mean (all in seconds):
   and the next;
 * the campaign's *wall* time runs from its creation to its end in AiiDA, and an instrument's
   *AiiDA overhead* is wall time minus its busy time: everything the instrument did not spend
-  measuring (suggesting, submitting, polling, retrieving, parsing, and waiting for those).
+  measuring. Where the jobs' CalcJob lifetimes are known (``aiida_start``/``aiida_end``) it is
+  split in two: *in CalcJobs*, the time a CalcJob of the instrument was open while the instrument
+  did not measure for it (upload, waiting in the queue, polling, retrieval, parsing), and
+  *between CalcJobs*, when none was open (fitting, suggesting, workflow steps, daemon latency).
 
 Durations are differences of one clock each (the server's for steps, AiiDA's for the wall time),
 so clocks that disagree between the lab PC and the AiiDA machine do not distort them.
@@ -137,9 +141,12 @@ def instrument_table(record: dict) -> list[dict]:
         for job in timed:
             for step in _timed_steps(job):
                 actions[step["action"]] += step["end"] - step["start"]
+        open_s = _calcjob_time(jobs)
         rows.append({"instrument": name, "jobs": len(jobs),
                      "failed": sum(job.get("state") != "done" for job in jobs),
                      "busy_s": busy, "idle_s": idle, "overhead_s": wall - busy,
+                     "in_calcjobs_s": None if open_s is None else max(open_s - busy, 0.0),
+                     "between_calcjobs_s": None if open_s is None else max(wall - max(open_s, busy), 0.0),
                      "utilisation": busy / wall, "actions": dict(actions)})
     return rows
 
@@ -157,12 +164,18 @@ def format_tables(record: dict) -> str:
         mean = "" if row["mean_s"] is None else f"{row['mean_s']:.3f}"
         lines.append(f"{row['action']:<24} {steps:>5} {row['total_s']:>9.3f} {mean:>8} {row['share']:>7.1%}")
     head = (f"{'instrument':<24} {'jobs':>4} {'failed':>6} {'busy/s':>9} {'idle/s':>9} "
-            f"{'AiiDA overhead/s':>16} {'busy':>6}")
-    lines += ["", "Time per instrument (AiiDA overhead = wall time - busy time)", head, "-" * len(head)]
+            f"{'AiiDA overhead/s':>16} {'in CalcJobs':>11} {'between':>9} {'busy':>6}")
+    lines += ["", "Time per instrument (AiiDA overhead = wall time - busy time = in CalcJobs + between CalcJobs)",
+              head, "-" * len(head)]
     for row in instrument_table(record):
         lines.append(f"{row['instrument']:<24} {row['jobs']:>4} {row['failed']:>6} {row['busy_s']:>9.3f} "
-                     f"{row['idle_s']:>9.3f} {row['overhead_s']:>16.3f} {row['utilisation']:>6.1%}")
+                     f"{row['idle_s']:>9.3f} {row['overhead_s']:>16.3f} {_seconds(row['in_calcjobs_s']):>11} "
+                     f"{_seconds(row['between_calcjobs_s']):>9} {row['utilisation']:>6.1%}")
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 # --- the plot ----------------------------------------------------------------------------------
@@ -187,8 +200,15 @@ def write_plot(record: dict, path):
     between = [max(row["busy_s"] - o, 0.0) for row, o in zip(instruments, offset)]
     left.barh(y, between, left=offset, color="dimgrey", label=BETWEEN_ACTIONS)
     offset = [row["busy_s"] for row in instruments]
-    left.barh(y, [row["overhead_s"] for row in instruments], left=offset, color="lightgrey", hatch="//",
-              label="not measuring (AiiDA overhead)")
+    if all(row["in_calcjobs_s"] is not None for row in instruments):
+        parts = [("in_calcjobs_s", "lightgrey", "//", "AiiDA: CalcJob open, not measuring"),
+                 ("between_calcjobs_s", "whitesmoke", "..", "AiiDA: between CalcJobs (learner, workflow)")]
+    else:
+        parts = [("overhead_s", "lightgrey", "//", "not measuring (AiiDA overhead)")]
+    for key, colour, hatch, label in parts:
+        widths = [row[key] for row in instruments]
+        left.barh(y, widths, left=offset, color=colour, hatch=hatch, edgecolor="grey", label=label)
+        offset = [a + b for a, b in zip(offset, widths)]
     left.set_yticks(list(y), [row["instrument"] for row in instruments])
     left.invert_yaxis()  # first instrument on top, as in the table
     left.set_xlabel("time (s)")
@@ -230,6 +250,17 @@ def _timed_jobs(record: dict) -> list[dict]:
 def _timed_steps(job: dict) -> list[dict]:
     """The steps that ran (skipped ones have no times)."""
     return [step for step in job.get("steps") or [] if step["start"] is not None and step["end"] is not None]
+
+
+def _calcjob_time(jobs: list[dict]) -> float | None:
+    """How long at least one of ``jobs`` had its CalcJob open (union of their lifetimes), if known."""
+    if not all(job.get("aiida_start") is not None and job.get("aiida_end") is not None for job in jobs):
+        return None
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted((job["aiida_start"], job["aiida_end"]) for job in jobs):
+        total += max(end - max(start, reach), 0.0)
+        reach = max(reach, end)
+    return total
 
 
 def _bounds(job: dict) -> tuple[float, float]:
