@@ -6,7 +6,8 @@ registered as an AiiDA computer with the ``bigmap.instrument`` transport and sch
 ``ActiveLearningWorkChain`` with ``methods.instruments`` = both codes submitted to the daemon
 (ZeroMQ broker). The test checks what the issue asks of such a campaign: both instruments measured,
 the measurements, the HDF5 logs, the provenance of what the shared learner saw; then it runs
-``bigmap-al campaign timing`` on it.
+``bigmap-al campaign timing`` on it. A lighter campaign in batch mode (``methods.experiment``, run
+in this process) is timed as well.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import h5py
 import pytest
 from aiida import orm
+from aiida.engine import run_get_node
 from click.testing import CliRunner
 
 from aiida_bigmap_al.analysis.timing import BETWEEN_ACTIONS, action_table, format_tables, instrument_table
@@ -178,3 +180,19 @@ def test_a_daemon_campaign_keeps_two_instruments_busy_and_is_timed(two_rigs, sub
     assert result.output.startswith(f"ActiveLearningWorkChain<{node.pk}>: wall time")
     assert all(action in result.output for action in ACTIONS) and all(c in result.output for c in computers)
     assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_a_batch_campaign_on_one_instrument_is_timed_too(instrument, server):
+    """``methods.experiment``: the campaign's own CalcJobs (no lanes), two at once queued on one rig."""
+    inputs = {**campaign_inputs({}), "budget": orm.Int(2), "n_initial": orm.Int(2),
+              "methods": {"experiment": {"code": instrument(server.url).code}}}
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs)
+    assert node.is_finished_ok, node.exit_message
+    record = campaign_timing_record(node)
+    jobs = [call for call in node.called if call.process_class is ExperimentCalcJob]
+    assert [job["pk"] for job in record["jobs"]] == sorted(job.pk for job in jobs) and len(jobs) == 2
+    [row] = instrument_table(record)
+    assert row["instrument"] == record["instruments"][0] and (row["jobs"], row["failed"]) == (2, 0)
+    assert row["in_calcjobs_s"] + row["between_calcjobs_s"] == pytest.approx(row["overhead_s"])
+    steps = {r["action"]: r["steps"] for r in action_table(record)}
+    assert steps == {**dict.fromkeys(ACTIONS, 2), BETWEEN_ACTIONS: None}
