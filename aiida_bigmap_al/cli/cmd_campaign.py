@@ -84,8 +84,9 @@ def timing(pk, plot_path):
     Reads the action times of every experiment of the campaign (through its lanes too) from the
     instrument's result.json (or raw.h5) and prints: time per action (total, mean, share of the
     instruments' busy time); per instrument the jobs, busy time, idle time between jobs, and the
-    AiiDA overhead (wall time - busy time); the campaign's wall time. The plot stacks each
-    instrument's time by action.
+    AiiDA overhead (wall time - busy time), split into time in its CalcJobs (upload, queue, polls,
+    retrieval, parsing) and between them (learner, workflow); the campaign's wall time. The plot
+    stacks each instrument's time by action, then the overhead.
     """
     from ..analysis.timing import TimingError, format_tables, write_plot
     from ..export import CampaignError, campaign_timing_record
