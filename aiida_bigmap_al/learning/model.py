@@ -45,6 +45,14 @@ class Model:
             return self.surrogate.predict_mean(self._unit(X)) + self._base(X)
         return self.predict(X)[0]
 
+    def screen(self, X):
+        """Fast ``(mean, error, std_bound)`` for many candidates, or None (see the surrogate's)."""
+        screened = self.surrogate.screen(self._unit(X)) if hasattr(self.surrogate, "screen") else None
+        if screened is None:
+            return None
+        mean, error, std_bound = screened
+        return mean + self._base(X), error, std_bound
+
     @property
     def std_upper_bound(self):
         return getattr(self.surrogate, "std_upper_bound", None)

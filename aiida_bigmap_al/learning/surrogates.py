@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -23,6 +24,8 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import SplineTransformer
+
+from .kernels import SINGLE_PRECISION_ERROR, OnFeatures, single_precision
 
 __all__ = ["GaussianProcess", "RandomForest", "PolynomialEnsemble", "SURROGATES"]
 
@@ -59,40 +62,108 @@ class _Standardised:
         return self.y_mean_ + self.y_scale_ * mean, self.y_scale_ * std
 
 
+#: Candidates per float32 block in ``screen_mean``: 256 x 500 values stay in the CPU cache.
+_SCREEN_CHUNK = 256
+
+
 class GaussianProcess(_Standardised, BaseEstimator):
     """Gaussian process with an anisotropic Matérn kernel and a learned noise level.
 
     The noise term matters for measured data: replicates of one formulation scatter, and a GP
     that interpolates them chases noise. Hyperparameters are fitted by maximum marginal
-    likelihood, starting from the previous fit when ``warm_start`` is used by a campaign.
+    likelihood, or, with ``length_scale_prior``, by maximum a posteriori: with the handful of
+    points of an early campaign the likelihood alone drives length scales to their bounds (a
+    spiky or a flat model), while a log-normal prior keeps them near a plausible scale until the
+    data say otherwise.
+
+    :param length_scale_prior: ``(median, sd)`` of a log-normal prior on every length scale
+        (median in unit-cube units, sd of its natural log), or one such pair (or None) per
+        input feature; None fits by maximum likelihood.
+    :param offset_features: input columns that get an additional kernel term of their own (an
+        amplitude times a Matérn over these columns only). With temperature as an input, this
+        gives every temperature a smooth level of its own while formulation effects are shared.
+    :param max_fit_points: hyperparameters are fitted on at most this many observations (a
+        seeded subset; the posterior always uses all of them): a handful of hyperparameters is
+        well determined by a few hundred points, and the fit cost grows with the cube of n.
     """
 
     def __init__(self, nu=2.5, length_scale=0.3, length_scale_bounds=(0.05, 5.0),
-                 noise=1e-2, noise_bounds=(1e-4, 1e-1), n_restarts=0, random_state=0):
+                 noise=1e-2, noise_bounds=(1e-4, 1e-1), length_scale_prior=None,
+                 offset_features=(), max_fit_points=200, n_restarts=0, random_state=0):
         self.nu = nu
         self.length_scale = length_scale
         self.length_scale_bounds = length_scale_bounds
         self.noise = noise
         self.noise_bounds = noise_bounds
+        self.length_scale_prior = length_scale_prior
+        self.offset_features = offset_features
+        self.max_fit_points = max_fit_points
         self.n_restarts = n_restarts
         self.random_state = random_state
 
     def _kernel(self, n_features):
         length_scale = np.broadcast_to(np.asarray(self.length_scale, float), (n_features,))
-        return ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-            length_scale=length_scale.copy(), length_scale_bounds=tuple(self.length_scale_bounds),
-            nu=self.nu,
-        ) + WhiteKernel(self.noise, tuple(self.noise_bounds))
+        bounds = tuple(self.length_scale_bounds)
+        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+            length_scale=length_scale.copy(), length_scale_bounds=bounds, nu=self.nu)
+        offset = [int(i) for i in self.offset_features]
+        if offset:
+            if min(offset) < 0 or max(offset) >= n_features:
+                raise ValueError(f"offset_features {offset} are not columns of {n_features} features")
+            kernel = kernel + ConstantKernel(1.0, (1e-2, 1e2)) * OnFeatures(
+                Matern(length_scale=length_scale[offset].copy(), length_scale_bounds=bounds,
+                       nu=self.nu), tuple(offset))
+        return kernel + WhiteKernel(self.noise, tuple(self.noise_bounds))
+
+    def _feature_priors(self, n_features):
+        """One ``(median, sd)`` or None per feature, from ``length_scale_prior``."""
+        prior = self.length_scale_prior
+        if prior is None:
+            return [None] * n_features
+        if np.ndim(prior) == 1 and len(prior) == 2 and not isinstance(prior[0], (list, tuple)):
+            return [tuple(prior)] * n_features
+        if len(prior) != n_features:
+            raise ValueError(f"length_scale_prior has {len(prior)} entries for {n_features} features")
+        return [None if p is None else tuple(p) for p in prior]
+
+    def _optimizer(self, kernel, n_features):
+        """sklearn's L-BFGS-B on the negative log marginal likelihood, plus the log prior."""
+        priors = self._feature_priors(n_features)
+        if all(p is None for p in priors):
+            return "fmin_l_bfgs_b"
+        centre, weight = _log_normal_penalty(kernel, priors, self.offset_features)
+
+        def optimizer(objective, initial_theta, bounds):
+            def penalised(theta):
+                value, gradient = objective(theta, eval_gradient=True)
+                delta = theta - centre
+                return value + 0.5 * np.sum(weight * delta**2), gradient + weight * delta
+
+            result = minimize(penalised, initial_theta, jac=True, method="L-BFGS-B", bounds=bounds)
+            return result.x, result.fun
+
+        return optimizer
 
     def fit(self, X, y):
         X, y = _check_xy(X, y)
-        gp = GaussianProcessRegressor(self._kernel(X.shape[1]), n_restarts_optimizer=self.n_restarts,
+        target = self._scale_fit(y)
+        kernel = self._kernel(X.shape[1])
+        rows = np.arange(len(y))
+        if self.max_fit_points is not None and len(y) > self.max_fit_points:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(
+                len(y), size=self.max_fit_points, replace=False))
+        gp = GaussianProcessRegressor(kernel, optimizer=self._optimizer(kernel, X.shape[1]),
+                                      n_restarts_optimizer=self.n_restarts,
                                       random_state=self.random_state)
         with warnings.catch_warnings():
             # With a handful of points the likelihood is flat and hyperparameters sit at their
             # bounds: expected in active learning, and the bounds are chosen for it.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.gp_ = gp.fit(X, self._scale_fit(y))
+            gp.fit(X[rows], target[rows])
+        if len(rows) < len(y):
+            gp = GaussianProcessRegressor(gp.kernel_, optimizer=None).fit(X, target)
+        self.gp_ = gp
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
@@ -103,28 +174,84 @@ class GaussianProcess(_Standardised, BaseEstimator):
         """The mean alone: an order of magnitude cheaper than the std for many candidates."""
         return self._scale_back(self.gp_.predict(_check_xy(X)), 0.0)[0]
 
+    def screen(self, X):
+        """Fast bounds for pre-selecting among many candidates: ``(mean, error, std_bound)``.
+
+        ``|mean - predict_mean(X)| <= error`` and ``predict(X)[1] <= std_bound`` for every row.
+        The kernel is evaluated in float32 (:func:`~.kernels.single_precision`) and summed over
+        the training points in float64, so the mean's error is at most the float32 error of one
+        kernel value times ``sum |alpha|``. The std bound is the posterior std given only the
+        most correlated training point: more data never increases a Gaussian's variance.
+        Returns None when the kernel has no fast form or is not stationary.
+        """
+        X = _check_xy(X)
+        kernel = self.gp_.kernel_
+        fast = single_precision(kernel)
+        if fast is None or not kernel.is_stationary():
+            return None
+        X_train, alpha = self.gp_.X_train_, self.gp_.alpha_.ravel()
+        total = float(kernel.diag(X[:1])[0])  # prior variance with noise, the same everywhere
+        slack = SINGLE_PRECISION_ERROR * total
+        mean, nearest = np.empty(len(X)), np.empty(len(X))
+        for start in range(0, len(X), _SCREEN_CHUNK):
+            block = slice(start, start + _SCREEN_CHUNK)
+            K = fast(X[block], X_train)
+            mean[block] = K.astype(float) @ alpha
+            nearest[block] = np.abs(K).max(axis=1)
+        relative = SINGLE_PRECISION_ERROR + len(alpha) * float(np.finfo(float).eps)
+        error = relative * total * float(np.abs(alpha).sum())
+        nearest = np.clip(nearest - slack, 0.0, total)
+        std_bound = np.sqrt(np.maximum(total - nearest**2 / total, 0.0))
+        mean, std_bound = self._scale_back(mean, std_bound)
+        return mean, self.y_scale_ * error, std_bound
+
     @property
     def std_upper_bound(self):
-        """The prior standard deviation (signal + noise): no posterior std can exceed it."""
-        params = self.gp_.kernel_.get_params()
-        return self.y_scale_ * float(np.sqrt(params["k1__k1__constant_value"]
-                                             + params["k2__noise_level"]))
+        """The prior standard deviation (signal + offset + noise): no posterior std exceeds it."""
+        prior_variance = self.gp_.kernel_.diag(np.zeros((1, self.n_features_in_)))[0]
+        return self.y_scale_ * float(np.sqrt(prior_variance))
 
     @property
     def hyperparameters(self):
         """The fitted kernel as plain numbers, for provenance."""
         return {name: np.asarray(value).tolist()
                 for name, value in self.gp_.kernel_.get_params().items()
-                if not hasattr(value, "get_params") and not name.endswith("_bounds")}
+                if not hasattr(value, "get_params") and not name.endswith("_bounds")
+                and name.rsplit("__", 1)[-1] not in ("features", "nu")}
 
     def condition(self, X, y):
         """Refit on (X, y) with this fit's kernel and target scaling frozen."""
         X, y = _check_xy(X, y)
         other = clone(self)
         other.y_mean_, other.y_scale_ = self.y_mean_, self.y_scale_
+        other.n_features_in_ = self.n_features_in_
         other.gp_ = GaussianProcessRegressor(self.gp_.kernel_, optimizer=None).fit(
             X, (y - self.y_mean_) / self.y_scale_)
         return other
+
+
+def _log_normal_penalty(kernel, priors, offset_features):
+    """Centre and weight, per entry of ``kernel.theta``, of the log-normal length-scale priors.
+
+    ``theta`` holds the logs of the free hyperparameters in the order of
+    ``kernel.hyperparameters``; the main Matérn's length scales get the per-feature priors, the
+    offset term's length scales those of its features, everything else no prior (weight 0).
+    """
+    centre, weight = [], []
+    offset = [int(i) for i in offset_features]
+    for hyperparameter in kernel.hyperparameters:
+        if hyperparameter.fixed:
+            continue
+        n = hyperparameter.n_elements
+        if hyperparameter.name.endswith("length_scale"):
+            features = offset if "kernel__" in hyperparameter.name else range(len(priors))
+            entries = [priors[i] for i in features]
+        else:
+            entries = [None] * n
+        for entry in entries:
+            centre.append(0.0 if entry is None else np.log(entry[0]))
+            weight.append(0.0 if entry is None else 1.0 / entry[1] ** 2)
+    return np.asarray(centre), np.asarray(weight)
 
 
 class RandomForest(BaseEstimator):

@@ -70,3 +70,68 @@ def test_forest_spread_is_zero_only_where_the_trees_agree():
     flat = RandomForest().fit(X, np.ones(30)).predict(X)[1]
     steep = RandomForest().fit(X, np.sin(10 * X[:, 0])).predict(X)[1]
     assert np.all(flat == 0) and steep.max() > 0.05
+
+
+def test_length_scale_prior_decides_where_the_data_cannot():
+    # One observation: the likelihood does not depend on the length scales, so the MAP fit
+    # puts each at its prior median (here different from the initial 0.3).
+    gp = GaussianProcess(length_scale_prior=[[0.1, 1.0], [2.0, 0.5]], length_scale_bounds=(0.01, 100))
+    gp.fit(np.array([[0.5, 0.5]]), np.array([3.0]))
+    np.testing.assert_allclose(gp.hyperparameters["k1__k2__length_scale"], [0.1, 2.0], rtol=1e-4)
+
+
+def test_length_scale_prior_shortens_nothing_the_data_pin_down(data):
+    # With 40 points of a smooth function a weak prior changes the fit only a little.
+    X, y = data
+    free = GaussianProcess(length_scale_bounds=(0.01, 100)).fit(X, y)
+    weak = GaussianProcess(length_scale_bounds=(0.01, 100), length_scale_prior=[0.3, 3.0]).fit(X, y)
+    np.testing.assert_allclose(weak.hyperparameters["k1__k2__length_scale"],
+                               free.hyperparameters["k1__k2__length_scale"], rtol=0.25)
+
+
+def test_offset_term_and_the_std_bound():
+    rng = np.random.default_rng(0)
+    X = rng.random((25, 3))
+    y = np.sin(3 * X[:, 0]) + 2 * X[:, 2]
+    gp = GaussianProcess(offset_features=(2,), length_scale_prior=[0.3, 1.0]).fit(X, y)
+    params = gp.hyperparameters
+    assert np.size(params["k1__k2__k2__kernel__length_scale"]) == 1
+    signal, offset = params["k1__k1__k1__constant_value"], params["k1__k2__k1__constant_value"]
+    expected = gp.y_scale_ * np.sqrt(signal + offset + params["k2__noise_level"])
+    assert gp.std_upper_bound == pytest.approx(expected)
+    _, std = gp.predict(rng.random((500, 3)) * 3 - 1)  # far outside the data too
+    assert std.max() <= gp.std_upper_bound + 1e-12
+
+
+def test_hyperparameters_from_a_subset_posterior_from_all(data):
+    X, y = data
+    gp = GaussianProcess(max_fit_points=15, random_state=4).fit(X, y)
+    assert gp.gp_.X_train_.shape == (40, 2)
+    again = GaussianProcess(max_fit_points=15, random_state=4).fit(X, y)
+    assert again.hyperparameters == gp.hyperparameters
+    mean, _ = gp.predict(X)
+    assert np.max(np.abs(mean - y)) < 0.1 * np.std(y)
+
+
+def test_gp_settings_are_checked():
+    X, y = np.random.default_rng(0).random((5, 2)), np.arange(5.0)
+    with pytest.raises(ValueError, match="length_scale_prior has 3 entries for 2 features"):
+        GaussianProcess(length_scale_prior=[[0.3, 1], [0.3, 1], [0.3, 1]]).fit(X, y)
+    with pytest.raises(ValueError, match=r"offset_features \[2\] are not columns of 2 features"):
+        GaussianProcess(offset_features=(2,)).fit(X, y)
+
+
+def test_screen_bounds_the_exact_mean_and_std():
+    rng = np.random.default_rng(3)
+    X = rng.random((60, 3))
+    y = np.sin(3 * X[:, 0]) * X[:, 1] + X[:, 2] + 0.01 * rng.standard_normal(60)
+    gp = GaussianProcess(offset_features=(2,), length_scale_prior=[0.3, 2.0]).fit(X, y)
+    candidates = rng.random((3000, 3)) * 1.4 - 0.2  # inside and around the data
+    mean, error, std_bound = gp.screen(candidates)
+    exact_mean, exact_std = gp.predict(candidates)
+    assert np.all(np.abs(mean - exact_mean) <= error)
+    assert np.mean(mean >= mean.max() - 2 * error) < 0.05  # tight enough to pre-select
+    assert np.all(exact_std <= std_bound * (1 + 1e-9))
+    assert np.all(std_bound <= gp.std_upper_bound * (1 + 1e-9))
+    near_data = gp.screen(X + 1e-3)[2]
+    assert np.median(near_data) < 0.5 * gp.std_upper_bound  # informative where data are
