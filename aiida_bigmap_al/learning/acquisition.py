@@ -1,9 +1,10 @@
 """Acquisition functions: score candidates from the surrogate's (mean, std) and the best value so far.
 
 All functions maximise (higher score = more worth measuring) and take ``(mean, std, best)`` plus
-their own parameters. ``MONOTONE_IN_STD`` names the ones that never decrease when the std grows:
-for those, :func:`~aiida_bigmap_al.learning.batch.propose` can skip computing the (costly) std of
-candidates whose score could not win even at the largest possible std.
+their own parameters. ``MONOTONE_IN_STD`` names the ones that never decrease when the std grows
+(nor when the mean grows): for those, :func:`~aiida_bigmap_al.learning.batch.propose` can skip
+computing the (costly) std of candidates whose score could not win even at the largest
+possible std.
 """
 
 from __future__ import annotations

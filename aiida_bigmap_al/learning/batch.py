@@ -15,8 +15,9 @@ import numpy as np
 
 __all__ = ["Proposal", "propose"]
 
-#: Candidates whose std is computed at once when pruning by the std bound.
-_CHUNK = 2048
+#: Candidates whose std is computed at once when pruning by the std bound: the first block,
+#: and the largest (blocks double in between).
+_FIRST_CHUNK, _CHUNK = 128, 2048
 
 
 @dataclass(frozen=True)
@@ -68,31 +69,55 @@ def _believe(model, X, y, points):
 
 
 def _best_candidate(model, candidates, available, acquisition, best):
-    """The available candidate with the highest score.
-
-    For acquisitions that never decrease with the std, candidates are visited in order of the
-    score they would have at the largest possible std; once that optimistic score cannot beat
-    the best exact score found, the rest need no std at all. Exact, and much faster for
-    100,000 candidates, where the std costs a triangular solve per candidate.
-    """
+    """The available candidate with the highest score (exact, whatever the shortcuts)."""
     rows = np.flatnonzero(available)
-    bound = getattr(model, "std_upper_bound", None)
     if acquisition.name == "exploit" and hasattr(model, "predict_mean"):
-        mean = model.predict_mean(candidates[rows])
-        i = int(np.argmax(mean))
-        return Proposal(int(rows[i]), float(mean[i]), float("nan"), float(mean[i]))
-    if not (acquisition.monotone_in_std and bound is not None and hasattr(model, "predict_mean")):
-        mean, std = model.predict(candidates[rows])
-        score = acquisition(mean, std, best)
-        i = int(np.argmax(score))
-        return Proposal(int(rows[i]), float(mean[i]), float(std[i]), float(score[i]))
+        return _best_mean(model, candidates, rows)
+    bound = getattr(model, "std_upper_bound", None)
+    if acquisition.monotone_in_std and bound is not None and hasattr(model, "predict_mean"):
+        return _best_pruned(model, candidates, rows, acquisition, best, bound)
+    mean, std = model.predict(candidates[rows])
+    score = acquisition(mean, std, best)
+    i = int(np.argmax(score))
+    return Proposal(int(rows[i]), float(mean[i]), float(std[i]), float(score[i]))
 
-    mean = model.predict_mean(candidates[rows])
-    optimistic = acquisition(mean, np.full_like(mean, bound), best)
+
+def _screen(model, X, std_bound=None):
+    """``(mean, error, std_bound)``: the model's fast screen, or the exact mean and a flat bound."""
+    screened = model.screen(X) if hasattr(model, "screen") else None
+    if screened is not None:
+        return screened
+    return model.predict_mean(X), 0.0, std_bound
+
+
+def _best_mean(model, candidates, rows):
+    """Pure exploitation: screen every candidate fast, then rank exactly those that can win.
+
+    A candidate whose fast mean is more than twice the error bound below the largest fast mean
+    is below the true maximum, so only the few near the top need the exact mean.
+    """
+    approx, error, _ = _screen(model, candidates[rows])
+    near = rows[approx >= approx.max() - 2 * error]
+    mean = model.predict_mean(candidates[near])
+    i = int(np.argmax(mean))
+    return Proposal(int(near[i]), float(mean[i]), float("nan"), float(mean[i]))
+
+
+def _best_pruned(model, candidates, rows, acquisition, best, bound):
+    """For acquisitions that never decrease with the std (nor with the mean).
+
+    Candidates are visited in order of an optimistic score: their fast mean plus its error
+    bound, and an upper bound of their std (the model's per-candidate one, or the prior std).
+    Once that cannot beat the best exact score found, the rest need no std at all. Exact, and
+    much faster for 100,000 candidates, where the std costs a triangular solve per candidate.
+    Blocks grow from small, because the winner is usually among the first few.
+    """
+    approx, error, std_bound = _screen(model, candidates[rows], bound)
+    optimistic = acquisition(approx + error, np.broadcast_to(std_bound, approx.shape), best)
     order = np.argsort(-optimistic, kind="stable")
-    winner = None
-    for start in range(0, len(order), _CHUNK):
-        chunk = order[start:start + _CHUNK]
+    winner, start, size = None, 0, _FIRST_CHUNK
+    while start < len(order):
+        chunk = order[start:start + size]
         if winner is not None and optimistic[chunk[0]] <= winner.score:
             break
         chunk_mean, chunk_std = model.predict(candidates[rows[chunk]])
@@ -101,4 +126,5 @@ def _best_candidate(model, candidates, available, acquisition, best):
         if winner is None or score[i] > winner.score:
             winner = Proposal(int(rows[chunk[i]]), float(chunk_mean[i]), float(chunk_std[i]),
                               float(score[i]))
+        start, size = start + size, min(2 * size, _CHUNK)
     return winner

@@ -51,3 +51,20 @@ def test_pruned_search_gives_the_exact_argmax(fitted, name):
     mean, std = model.predict(candidates)
     assert proposal.index == int(np.argmax(acquisition(mean, std, y.max())))
     assert proposal.mean == pytest.approx(mean[proposal.index])
+
+
+@pytest.mark.parametrize("name", ["exploit", "ucb"])
+def test_landesfeind_strategy_proposes_the_exact_argmax_in_three_dimensions(name):
+    from aiida_bigmap_al.learning import STRATEGIES
+    from aiida_bigmap_al.space import fzj_space
+
+    space = fzj_space(temperature_variable=True)
+    X = space.sample(80, seed=3)
+    y = 10 * X[:, 1] * np.exp(-X[:, 1]) * (X[:, 2] - 200) / 100 + 0.2 * X[:, 0]
+    base = STRATEGIES["gp-landesfeind-" + name]
+    model = base.build_model(space.bounds, 0, space.names).fit(X, y)
+    candidates = space.sample(20000, seed=4)
+    acquisition = base.acquisition_function()
+    [proposal] = propose(model, X, y, candidates, acquisition)
+    mean, std = model.predict(candidates)
+    assert proposal.index == int(np.argmax(acquisition(mean, std, y.max())))
