@@ -2,9 +2,12 @@
 
 A campaign that starts from one measurement knows almost nothing; a published conductivity law
 already knows that conductivity rises with temperature and peaks at an intermediate salt
-concentration. The prior's amplitude and its concentration scale are fitted to the measurements
-(the latter with a penalty that keeps it near 1), so that a law made for a neighbouring
+concentration. The prior's amplitude is fitted to the measurements, and optionally its
+concentration scale (with a penalty that keeps it near 1), so that a law made for a neighbouring
 electrolyte (Landesfeind 2019 is EC:EMC 3:7 without PC) helps without having to be right.
+
+On the FZJ benchmark the amplitude alone works best: with a few measurements a fitted
+concentration scale mostly chases noise, and moves the law's maximum away from where it is.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ class ConductivityPrior:
     :param c_column: column of the molality (mol/kg) in X.
     :param temperature: the fixed temperature (K) of the campaign, or None when X has one.
     :param temperature_column: column of the temperature (K) in X, when it varies.
-    :param scale_sd: spread of the log-normal penalty on the concentration scale.
+    :param scale_sd: spread of the log-normal penalty on the concentration scale; 0 keeps the
+        scale at 1 and fits the amplitude only.
     """
 
     def __init__(self, c_column, temperature=None, temperature_column=None, scale_sd=0.2):
         if (temperature is None) == (temperature_column is None):
             raise ValueError("give either a fixed temperature or a temperature column, not both")
+        if scale_sd < 0:
+            raise ValueError(f"scale_sd must be >= 0, got {scale_sd}")
         self.c_column = c_column
         self.temperature = temperature
         self.temperature_column = temperature_column
@@ -47,10 +53,12 @@ class ConductivityPrior:
         y = np.asarray(y, dtype=float)
         norm = max(float(np.var(y)) * len(y), 1e-9)
         best = None
-        for scale in _SCALES:
+        for scale in _SCALES if self.scale_sd > 0 else (1.0,):
             law = self._law(X, scale)
             amplitude = float(law @ y / max(law @ law, 1e-12))
-            loss = np.sum((y - amplitude * law) ** 2) / norm + (np.log(scale) / self.scale_sd) ** 2
+            loss = np.sum((y - amplitude * law) ** 2) / norm
+            if self.scale_sd > 0:
+                loss += (np.log(scale) / self.scale_sd) ** 2
             if best is None or loss < best[0]:
                 best = (loss, scale, amplitude)
         _, self.scale_, self.amplitude_ = best
