@@ -8,6 +8,12 @@ computed, from the same seeds, so it starts from the same formulations.
 *Sequential* campaigns visit the temperatures from coldest to warmest; each knows everything the
 earlier ones measured, through a surrogate over formulation and temperature. Their figure is the
 total number of measurements until all best formulations were found.
+
+Every campaign sees its pool in an order shuffled by its seed. The loader sorts formulations,
+and a model that knows nothing yet (one measurement, a flat mean) ties all candidates, so
+``argmax`` would pick the first row: the same formulation in every campaign. In the FZJ file
+that row, (r, c) = (0.087, 0.614), lies in the band that holds the best formulation at -30 to
+10 °C, which made uninformed strategies look about 20 % better than they are.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from .space import fzj_space
 __all__ = ["TemperaturePool", "pools_from_data", "run_benchmark", "DEFAULT_STRATEGIES"]
 
 #: The strategies benchmarked when none are named: the baseline and the project's best.
-DEFAULT_STRATEGIES = ("random", "gp-exploit", "gp-ucb")
+DEFAULT_STRATEGIES = ("random", "gp-exploit", "gp-landesfeind-ucb")
 
 #: Measurements shown in the best-so-far plot.
 CURVE_LENGTH = 60
@@ -40,6 +46,11 @@ class TemperaturePool:
     @property
     def best(self) -> int:
         return int(np.argmax(self.y))
+
+    def shuffled(self, seed) -> TemperaturePool:
+        """The same pool in an order drawn from ``seed`` (and the temperature)."""
+        order = np.random.default_rng([seed, round(self.temperature * 100)]).permutation(len(self.y))
+        return TemperaturePool(self.temperature, self.X[order], self.y[order])
 
 
 def pools_from_data(data) -> list[TemperaturePool]:
@@ -61,6 +72,7 @@ def _counts(order, y):
 
 def _independent(task):
     name, pool, seed = task
+    pool = pool.shuffled(seed)
     space = fzj_space()
     order = pool_campaign(pool.X, pool.y, _strategy(name), seed, space.bounds, space.names,
                           conditions={"temperature": pool.temperature}, stop_at=pool.best)
@@ -76,7 +88,7 @@ def _sequential(task):
     name, pools, seed = task
     space = fzj_space(temperature_variable=True)
     X_known, y_known, counts = np.empty((0, 3)), np.empty(0), []
-    for pool in pools:
+    for pool in (pool.shuffled(seed) for pool in pools):
         X = np.column_stack([pool.X, np.full(len(pool.X), pool.temperature)])
         known = (X_known, y_known) if len(y_known) else None
         order = pool_campaign(X, pool.y, _strategy(name), seed, space.bounds, space.names,

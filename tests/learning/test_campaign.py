@@ -55,3 +55,23 @@ def test_active_learning_beats_random_on_the_fzj_data(fzj_csv):
     assert random["mean_to_best"] > 25  # measured, close to (N + 1) / 2 = 43 on average
     assert al["mean_to_best"] < random["mean_to_best"] / 2
     assert al["acceleration_to_best"] == pytest.approx(random["mean_to_best"] / al["mean_to_best"])
+
+
+def test_benchmark_pools_are_shuffled_per_seed_so_row_order_cannot_help():
+    from aiida_bigmap_al.benchmark import TemperaturePool
+
+    X, y = toy_pool()
+    y = y + 0.01 * X[:, 1]  # one best formulation, no tie
+    pool = TemperaturePool(283.15, X, y)
+    shuffled = [pool.shuffled(seed) for seed in range(6)]
+    for other in shuffled:
+        assert sorted(map(tuple, other.X)) == sorted(map(tuple, X))
+        np.testing.assert_array_equal(other.X[other.best], X[pool.best])
+    np.testing.assert_array_equal(pool.shuffled(3).X, shuffled[3].X)  # deterministic
+    # With one measurement gp-exploit's mean is flat and argmax takes the first free row: on a
+    # sorted pool that is the same formulation in every campaign, on shuffled pools it is not.
+    space = fzj_space()
+    second = {tuple(p.X[pool_campaign(p.X, p.y, STRATEGIES["gp-exploit"], seed, space.bounds,
+                                       space.names, budget=2)[1]])
+              for seed, p in enumerate(shuffled)}
+    assert len(second) > 1
