@@ -26,7 +26,7 @@ import numpy as np
 from .learning import RANDOM, STRATEGIES, pool_campaign
 from .space import fzj_space
 
-__all__ = ["TemperaturePool", "pools_from_data", "run_benchmark", "DEFAULT_STRATEGIES"]
+__all__ = ["TemperaturePool", "pools_from_data", "run_benchmark", "format_table", "DEFAULT_STRATEGIES"]
 
 #: The strategies benchmarked when none are named: the baseline and the project's best.
 DEFAULT_STRATEGIES = ("random", "gp-exploit", "gp-landesfeind-ucb")
@@ -196,3 +196,23 @@ def _summarise_sequential(results, strategies, pools):
         }
         for name in strategies
     }
+
+
+def format_table(figures):
+    """Measurements to the best formulation per strategy and temperature, and the acceleration."""
+    temperatures = list(figures["pool_size"])
+    header = f"{'strategy':22s}" + "".join(f"{float(T) - 273.15:>7.0f}" for T in temperatures)
+    lines = ["measurements to the best formulation (mean over seeds), per temperature in °C",
+             header + f"{'mean':>8s}{'accel':>7s}{'worst':>7s}"]
+    for name, summary in figures["strategies"].items():
+        cells = "".join(f"{summary['per_temperature'][T]['mean_to_best']:7.1f}" for T in temperatures)
+        lines.append(f"{name:22s}{cells}{summary['mean_to_best']:8.1f}"
+                     f"{summary['acceleration_to_best']:6.2f}x{summary['min_acceleration_to_best']:6.2f}x")
+    sequential = figures.get("sequential", {})
+    if sequential:
+        lines.append("sequential campaigns, coldest first: measurements per temperature, total to all "
+                     "ten best")
+    for name, summary in sequential.items():
+        cells = "".join(f"{summary['per_temperature'][T]:7.1f}" for T in temperatures)
+        lines.append(f"{name:22s}{cells}{summary['total_to_best']:8.1f}{summary['acceleration']:6.2f}x")
+    return "\n".join(lines)

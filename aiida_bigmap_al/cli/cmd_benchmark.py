@@ -27,7 +27,7 @@ from .root import main
 def benchmark(data_path, seeds, strategies, sequential, json_path, plot_path, jobs, list_strategies):
     """Pool-based active learning on measured data, per temperature, against random sampling."""
     from ..analysis.plots import best_so_far_plot
-    from ..benchmark import DEFAULT_STRATEGIES, run_benchmark
+    from ..benchmark import DEFAULT_STRATEGIES, format_table, run_benchmark
     from ..datasets import load_fzj, load_or_builtin
     from ..learning import STRATEGIES
 
@@ -49,19 +49,3 @@ def benchmark(data_path, seeds, strategies, sequential, json_path, plot_path, jo
         json_path.write_text(json.dumps(figures, indent=2))
         click.echo(f"figures: {json_path}")
 
-
-def format_table(figures):
-    """Measurements to the best formulation per strategy and temperature, and the acceleration."""
-    temperatures = list(figures["pool_size"])
-    header = f"{'strategy':18s}" + "".join(f"{float(T) - 273.15:>7.0f}" for T in temperatures)
-    lines = ["measurements to the best formulation (mean over seeds), per temperature in °C",
-             header + f"{'mean':>8s}{'accel':>7s}{'worst':>7s}"]
-    for name, summary in figures["strategies"].items():
-        cells = "".join(f"{summary['per_temperature'][T]['mean_to_best']:7.1f}" for T in temperatures)
-        lines.append(f"{name:18s}{cells}{summary['mean_to_best']:8.1f}"
-                     f"{summary['acceleration_to_best']:6.2f}x{summary['min_acceleration_to_best']:6.2f}x")
-    for name, summary in figures.get("sequential", {}).items():
-        if name == next(iter(figures["sequential"])):
-            lines.append("sequential campaigns, coldest first: total measurements to all ten best")
-        lines.append(f"{name:18s}{summary['total_to_best']:8.1f}  ({summary['acceleration']:.2f}x)")
-    return "\n".join(lines)

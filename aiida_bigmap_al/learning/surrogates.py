@@ -216,8 +216,7 @@ class GaussianProcess(_Standardised, BaseEstimator):
         """The fitted kernel as plain numbers, for provenance."""
         return {name: np.asarray(value).tolist()
                 for name, value in self.gp_.kernel_.get_params().items()
-                if not hasattr(value, "get_params") and not name.endswith("_bounds")
-                and name.rsplit("__", 1)[-1] not in ("features", "nu")}
+                if not hasattr(value, "get_params") and not name.endswith("_bounds")}
 
     def condition(self, X, y):
         """Refit on (X, y) with this fit's kernel and target scaling frozen."""
