@@ -120,7 +120,7 @@ class GaussianProcess(_Standardised, BaseEstimator):
         prior = self.length_scale_prior
         if prior is None:
             return [None] * n_features
-        if np.ndim(prior) == 1 and len(prior) == 2 and not isinstance(prior[0], (list, tuple)):
+        if len(prior) == 2 and all(isinstance(v, (int, float, np.number)) for v in prior):
             return [tuple(prior)] * n_features
         if len(prior) != n_features:
             raise ValueError(f"length_scale_prior has {len(prior)} entries for {n_features} features")
@@ -201,7 +201,8 @@ class GaussianProcess(_Standardised, BaseEstimator):
         relative = SINGLE_PRECISION_ERROR + len(alpha) * float(np.finfo(float).eps)
         error = relative * total * float(np.abs(alpha).sum())
         nearest = np.clip(nearest - slack, 0.0, total)
-        std_bound = np.sqrt(np.maximum(total - nearest**2 / total, 0.0))
+        # conditioning on that one point: its variance in the fit is total + the jitter alpha
+        std_bound = np.sqrt(np.maximum(total - nearest**2 / (total + self.gp_.alpha), 0.0))
         mean, std_bound = self._scale_back(mean, std_bound)
         return mean, self.y_scale_ * error, std_bound
 

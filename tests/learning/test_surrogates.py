@@ -135,3 +135,11 @@ def test_screen_bounds_the_exact_mean_and_std():
     assert np.all(std_bound <= gp.std_upper_bound * (1 + 1e-9))
     near_data = gp.screen(X + 1e-3)[2]
     assert np.median(near_data) < 0.5 * gp.std_upper_bound  # informative where data are
+
+
+def test_length_scale_prior_may_skip_a_feature():
+    gp = GaussianProcess(length_scale_prior=[None, [2.0, 0.1]], length_scale_bounds=(0.01, 100))
+    gp.fit(np.array([[0.5, 0.5]]), np.array([3.0]))
+    length_scales = gp.hyperparameters["k1__k2__length_scale"]
+    assert length_scales[0] == pytest.approx(0.3)  # no prior, flat likelihood: stays where it started
+    assert length_scales[1] == pytest.approx(2.0, rel=1e-4)
