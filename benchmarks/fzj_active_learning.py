@@ -39,7 +39,7 @@ from aiida_bigmap_al.benchmark import DEFAULT_STRATEGIES, format_table, run_benc
 from aiida_bigmap_al.datasets import load_fzj  # noqa: E402
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPOSITORY / "../shared/data/fzj_conductivity/HTE_dataset_PC_EMC_EC_LiPF6.csv"
+DEFAULT_DATA = (REPOSITORY / "../shared/data/fzj_conductivity/HTE_dataset_PC_EMC_EC_LiPF6.csv").resolve()
 
 MEAN_TARGET, PER_TEMPERATURE_TARGET, SEQUENTIAL_TARGET = 3.5, 2.0, 8.0
 

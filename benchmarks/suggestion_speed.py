@@ -34,7 +34,8 @@ from aiida_bigmap_al.datasets import load_or_builtin  # noqa: E402
 from aiida_bigmap_al.learning import STRATEGIES, propose  # noqa: E402
 from aiida_bigmap_al.space import fzj_space  # noqa: E402
 
-DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[1] / "../shared/data/fzj_conductivity/HTE_dataset_PC_EMC_EC_LiPF6.csv"
+DEFAULT_DATA = (pathlib.Path(__file__).resolve().parents[1]
+                / "../shared/data/fzj_conductivity/HTE_dataset_PC_EMC_EC_LiPF6.csv").resolve()
 TARGET_SECONDS = 1.0
 
 
