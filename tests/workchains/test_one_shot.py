@@ -103,7 +103,10 @@ def test_proposals_are_k_distinct_ranked_in_space_and_near_the_measured_best(cam
                                    atol=1e-6)
         _, measured, _ = data.pool(entry["temperature"])
         assert entry["measured_best"]["value"] == pytest.approx(measured.max())
-        np.testing.assert_allclose(means, measured.max(), rtol=0.10)
+        # The top proposal is near the best measured value; the k-th distinct one (at least
+        # min_distance away from the others) may sit lower on the plateau.
+        assert means[0] == pytest.approx(measured.max(), rel=0.10)
+        np.testing.assert_allclose(means, measured.max(), rtol=0.15)
 
 
 def test_provenance_dataset_fit_model_propose_top_suggestions(campaign):
