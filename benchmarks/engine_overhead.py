@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from supervision import end_process, environment, exit_on_sigterm, stop_daemon, verdi
+
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 FZJ_CSV = REPOSITORY.parent / "shared" / "data" / "fzj_conductivity" / "HTE_dataset_PC_EMC_EC_LiPF6.csv"
 TARGET_SECONDS = 2.0
@@ -75,7 +77,7 @@ def main(argv=None) -> int:
     arguments = parse_arguments(argv)
     if arguments.worker_dir is not None:
         return worker(arguments)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bigmap-al-overhead-"))
     child = None
     try:
@@ -86,7 +88,7 @@ def main(argv=None) -> int:
             return 2
         figures = json.loads((workdir / FIGURES).read_text())
     finally:
-        end_worker(child)
+        end_process(child)
         stop_daemon(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
     print(report(figures))
@@ -94,89 +96,6 @@ def main(argv=None) -> int:
         arguments.json_path.write_text(json.dumps(figures, indent=2))
         print(f"figures: {arguments.json_path}")
     return 0 if all(mode["median_s_per_iteration"] < TARGET_SECONDS for mode in figures["modes"].values()) else 1
-
-
-def _exit_on_sigterm(*_):
-    raise SystemExit(143)
-
-
-def environment(workdir: pathlib.Path) -> dict:
-    """This environment with ``AIIDA_PATH`` = ``workdir`` and this Python's ``verdi`` first on ``PATH``."""
-    env = {key: value for key, value in os.environ.items() if key != "AIIDA_PROFILE"}
-    env["AIIDA_PATH"] = str(workdir)
-    env["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def end_worker(child) -> None:
-    """Terminate the worker if it still runs (it is this script's own child)."""
-    if child is None or child.poll() is not None:
-        return
-    child.terminate()
-    try:
-        child.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-
-
-def stop_daemon(workdir: pathlib.Path) -> None:
-    """Stop a daemon left running in ``workdir``: ``verdi daemon stop``, else end it by its pid file.
-
-    The pid file lies in this script's private temporary folder, so the process is the daemon
-    this benchmark started.
-    """
-    pid = _daemon_pid(workdir)
-    if pid is None:
-        return
-    try:
-        verdi(workdir, "daemon", "stop")
-    except (subprocess.SubprocessError, OSError) as error:
-        print(f"verdi daemon stop failed ({error})", file=sys.stderr)
-    if not _gone(pid, within=10):
-        print(f"terminating the benchmark's daemon (pid {pid})", file=sys.stderr)
-        os.kill(pid, signal.SIGTERM)
-        if not _gone(pid, within=30):
-            print(f"the daemon (pid {pid}) is still running; stop it with: kill {pid}", file=sys.stderr)
-
-
-def _gone(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def _daemon_pid(workdir: pathlib.Path) -> int | None:
-    for path in (workdir / ".aiida" / "daemon").glob("circus-*.pid"):
-        with contextlib.suppress(ValueError, OSError):
-            if _alive(pid := int(path.read_text().strip())):
-                return pid
-    return None
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):  # Linux: the state is the field after "(command)"
-        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
-def verdi(workdir: pathlib.Path, *arguments: str) -> str:
-    """Run ``verdi -p <profile> <arguments>`` of this environment with ``AIIDA_PATH`` = ``workdir``."""
-    from aiida_bigmap_al.profile import PROFILE_NAME  # this module imports AiiDA only inside its functions
-
-    command = [str(pathlib.Path(sys.executable).parent / "verdi"), "-p", PROFILE_NAME, *arguments]
-    result = subprocess.run(command, env=environment(workdir), capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise subprocess.SubprocessError(f"verdi {' '.join(arguments)}: {result.stdout}{result.stderr}".strip())
-    return result.stdout
 
 
 # --- the worker: everything that imports AiiDA ---------------------------------------------------

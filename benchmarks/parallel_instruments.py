@@ -59,6 +59,8 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 
+from supervision import end_process, environment, exit_on_sigterm, stop_daemon, verdi
+
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 VENV_PYTHON = REPOSITORY / ".venv" / "bin" / "python"
 EXAMPLE_RIG = REPOSITORY / "examples" / "rigs" / "conductivity_rig.yaml"
@@ -150,7 +152,7 @@ def main(argv=None) -> int:
     arguments = parse_arguments(argv)
     if arguments.worker_dir is not None:
         return worker(arguments)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     deadline = time.monotonic() + arguments.timeout
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bigmap-al-parallel-"))
     servers, child = [], None
@@ -190,18 +192,6 @@ def reexec_in_venv(argv) -> None:
     """Run under the project's ``.venv`` Python (which has AiiDA) when started by another one."""
     if VENV_PYTHON.exists() and pathlib.Path(sys.prefix).resolve() != VENV_PYTHON.parents[1].resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(pathlib.Path(__file__).resolve()), *argv])
-
-
-def _exit_on_sigterm(*_):
-    raise SystemExit(143)
-
-
-def environment(workdir: pathlib.Path) -> dict:
-    """This environment with ``AIIDA_PATH`` = ``workdir`` and this Python's scripts first on ``PATH``."""
-    env = {key: value for key, value in os.environ.items() if key != "AIIDA_PROFILE"}
-    env["AIIDA_PATH"] = str(workdir)
-    env["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 def write_token(workdir: pathlib.Path) -> str:
@@ -296,69 +286,10 @@ def write_rig(workdir: pathlib.Path, index: int, duration: float) -> pathlib.Pat
     return path
 
 
-def end_process(process) -> None:
-    """Terminate a child process of this script if it still runs, then kill it if it must."""
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def print_logs(servers) -> None:
     for server in servers:
         with contextlib.suppress(OSError):
             print(f"--- {server.log.name} ---\n{server.log.read_text()[-3000:]}", file=sys.stderr)
-
-
-def stop_daemon(workdir: pathlib.Path) -> None:
-    """Stop a daemon left running in ``workdir`` (``--engine daemon``), found by its pid file there.
-
-    The pid file lies in this script's private temporary folder, so the process is the daemon
-    this benchmark started.
-    """
-    pid = _daemon_pid(workdir)
-    if pid is None:
-        return
-    with contextlib.suppress(subprocess.SubprocessError, OSError):
-        subprocess.run([str(pathlib.Path(sys.executable).parent / "verdi"), "daemon", "stop", "--timeout", "30"],
-                       env=environment(workdir), capture_output=True, timeout=60)
-    if not _gone(pid, within=10):
-        print(f"terminating the benchmark's daemon (pid {pid})", file=sys.stderr)
-        os.kill(pid, signal.SIGTERM)
-        if not _gone(pid, within=30):
-            print(f"the daemon (pid {pid}) is still running; stop it with: kill {pid}", file=sys.stderr)
-
-
-def _daemon_pid(workdir: pathlib.Path) -> int | None:
-    for path in (workdir / ".aiida" / "daemon").glob("circus-*.pid"):
-        with contextlib.suppress(ValueError, OSError):
-            if _alive(pid := int(path.read_text().strip())):
-                return pid
-    return None
-
-
-def _gone(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):  # Linux: the state is the field after "(command)"
-        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
 
 
 def finish(figures: dict, arguments) -> int:
@@ -460,14 +391,6 @@ def register_instruments(arguments, urls: list[str]) -> dict:
             raise RuntimeError(f"instrument {url} is not usable: {check.detail}")
         codes[f"bench_rig_{index}"] = registration.code
     return codes
-
-
-def verdi(workdir: pathlib.Path, *arguments: str) -> str:
-    command = [str(pathlib.Path(sys.executable).parent / "verdi"), *arguments]
-    result = subprocess.run(command, env=environment(workdir), capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise subprocess.SubprocessError(f"verdi {' '.join(arguments)}: {result.stdout}{result.stderr}".strip())
-    return result.stdout
 
 
 def campaign_inputs(arguments, codes: dict, budget: int) -> dict:

@@ -1,0 +1,100 @@
+"""What the benchmark scripts share: a supervisor that never imports AiiDA and cleans up after it.
+
+Each script runs its AiiDA work in a child process with ``AIIDA_PATH`` set to a private temporary
+folder; the parent uses these helpers to start that child, and to stop the child and any daemon
+left in the folder whatever happened (failure, ``--timeout``, Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+__all__ = ["end_process", "environment", "exit_on_sigterm", "stop_daemon", "verdi"]
+
+
+def exit_on_sigterm(*_):
+    """SIGTERM handler: leave through ``SystemExit`` so the ``finally`` clean-up runs."""
+    raise SystemExit(143)
+
+
+def environment(workdir: pathlib.Path) -> dict:
+    """This environment with ``AIIDA_PATH`` = ``workdir`` and this Python's scripts first on ``PATH``."""
+    env = {key: value for key, value in os.environ.items() if key != "AIIDA_PROFILE"}
+    env["AIIDA_PATH"] = str(workdir)
+    env["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def verdi(workdir: pathlib.Path, *arguments: str) -> str:
+    """Run this environment's ``verdi`` on the (only, hence default) profile in ``workdir``."""
+    command = [str(pathlib.Path(sys.executable).parent / "verdi"), *arguments]
+    result = subprocess.run(command, env=environment(workdir), capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise subprocess.SubprocessError(f"verdi {' '.join(arguments)}: {result.stdout}{result.stderr}".strip())
+    return result.stdout
+
+
+def end_process(process) -> None:
+    """Terminate a child process of this script if it still runs, then kill it if it must."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def stop_daemon(workdir: pathlib.Path) -> None:
+    """Stop a daemon left running in ``workdir``: ``verdi daemon stop``, else end it by its pid file.
+
+    The pid file lies in the script's private temporary folder, so the process is the daemon
+    the benchmark started.
+    """
+    pid = _daemon_pid(workdir)
+    if pid is None:
+        return
+    try:
+        verdi(workdir, "daemon", "stop", "--timeout", "30")
+    except (subprocess.SubprocessError, OSError) as error:
+        print(f"verdi daemon stop failed ({error})", file=sys.stderr)
+    if not _gone(pid, within=10):
+        print(f"terminating the benchmark's daemon (pid {pid})", file=sys.stderr)
+        os.kill(pid, signal.SIGTERM)
+        if not _gone(pid, within=30):
+            print(f"the daemon (pid {pid}) is still running; stop it with: kill {pid}", file=sys.stderr)
+
+
+def _daemon_pid(workdir: pathlib.Path) -> int | None:
+    for path in (workdir / ".aiida" / "daemon").glob("circus-*.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            if _alive(pid := int(path.read_text().strip())):
+                return pid
+    return None
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):  # Linux: the state is the field after "(command)"
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
