@@ -1,7 +1,9 @@
 """Shared fixtures: aiida-core's own pytest fixtures and the path of the shared FZJ data."""
 
+import atexit
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -9,7 +11,9 @@ import pytest
 
 # Never touch ~/.aiida: aiida-core's fixtures make their own temporary profiles, but importing
 # aiida without AIIDA_PATH creates the default configuration folder in the home directory.
-os.environ.setdefault("AIIDA_PATH", tempfile.mkdtemp(prefix="bigmap-al-tests-"))
+if "AIIDA_PATH" not in os.environ:
+    os.environ["AIIDA_PATH"] = tempfile.mkdtemp(prefix="bigmap-al-tests-")
+    atexit.register(shutil.rmtree, os.environ["AIIDA_PATH"], ignore_errors=True)
 # The daemon that `submit_and_await` starts runs `verdi` of this environment.
 os.environ["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
