@@ -96,9 +96,7 @@ class InstrumentLaneWorkChain(WorkChain):
         """Fit on every measurement so far and suggest one point, aware of the pending ones."""
         settings = self.inputs.settings.get_dict()
         measured, pending = campaign_state(self.ctx.group)
-        taken = sum(1 for node in self.ctx.group.nodes
-                    if node.base.extras.get(STATUS, None) in ("pending", "measured"))
-        if taken >= settings["budget"] or not measured:
+        if len(measured) + len(pending) >= settings["budget"] or not measured:
             self.ctx.suggestion = None
             return
         dataset = functions.assemble_dataset(self.inputs.space, **{
