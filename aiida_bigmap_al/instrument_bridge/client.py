@@ -7,7 +7,9 @@ every failure is an :class:`OSError` subclass that says what went wrong in terms
 * the server cannot be reached (connection refused, timeout): :class:`InstrumentUnreachable`, a
   ``ConnectionError``. AiiDA's transport tasks retry on any exception with exponential back-off,
   so a lab PC that is rebooting only delays the job;
-* the token is missing or wrong (401): :class:`InstrumentAuthError`, a ``PermissionError``;
+* the token is missing or wrong (401): :class:`InstrumentAuthError`, a ``PermissionError``. The
+  transport raises its subclass ``InstrumentTokenError`` instead, which AiiDA does not retry:
+  it pauses the CalcJob at once (see :mod:`.transport`);
 * a path or workspace name is refused (400, 403): :class:`InstrumentPathRefused`;
 * no such workspace, file or job (404): :class:`InstrumentNotFound`, a ``FileNotFoundError``;
 * a conflict with a job's state (409): :class:`InstrumentConflict`;

@@ -39,7 +39,31 @@ cannot be reached raises :class:`~.client.InstrumentUnreachable`; AiiDA's transp
 any exception with exponential back-off (``transport.task_retry_initial_interval``,
 ``transport.task_maximum_attempts``) and pause the process after the last attempt, to be
 played again once the lab PC is back. Every other failure is an ``OSError`` subclass from
-:mod:`.client` that names the path and the server's answer.
+:mod:`.client` that names the path and the server's answer, except one:
+
+A token that is missing on this side (no file, empty file, unset variable) or refused by the
+server (401; 403 as well when opening, where no path is involved, e.g. from a proxy) raises
+:class:`InstrumentTokenError`, whose message names the computer, the server's URL and the token's
+source (never the token), and says how to fix it (``bigmap-al instrument register NAME URL
+--token-file F``, then ``verdi process play PK``). Retrying cannot fix a wrong token, so this
+error is made for AiiDA's engine to act on at once. What the engine offers (aiida-core 2.x,
+``engine/processes/calcjobs/tasks.py``): every transport task (upload, submit, update, retrieve)
+runs in ``exponential_backoff_retry``, which retries *any* exception except those listed in
+``ignore_exceptions``: ``plumpy``'s ``Interruption`` (pause, kill) and cancellation.
+``PreSubmitException`` is only raised around ``CalcJob.presubmit`` and an ``ExitCode`` only comes
+back from ``Scheduler.submit_job``, both after the transport is open, so there is no way for a
+transport to make a CalcJob *fail* without the back-off. The choices were therefore: (a) the
+back-off, then pause (what an unreachable server gets: minutes later, with the cause buried in
+the traceback of the retries); or (b) pause at once. :class:`InstrumentTokenError` is also a
+``PauseInterruption``, so the engine passes it through the retry loop and pauses the CalcJob at
+once with the error's message as its process status (``verdi process list``/``show``; the daemon
+log has it as well). Pausing rather than failing is what an AiiDA user expects of a transport
+problem that needs a person: the calculation is sound and keeps its place in the campaign, and,
+above all, a token refused while a measurement is queued or running on the rig must not abandon
+that measurement; once the token is fixed, ``verdi process play`` carries on where it stopped.
+Outside the engine (``verdi computer test``, :func:`~.register.check_connection`, scripts) the
+error is an ordinary :class:`~.client.InstrumentAuthError` (a ``PermissionError``) raised when
+the transport opens, before anything else is sent.
 """
 
 from __future__ import annotations
@@ -56,22 +80,67 @@ import typing as t
 from aiida.common.exceptions import InvalidOperation
 from aiida.transports.transport import BlockingTransport, TransportInternalError, TransportPath, has_magic
 from aiida.transports.util import FileAttribute
+from plumpy.process_comms import MessageBuilder
+from plumpy.process_states import PauseInterruption
 
 from .client import (
+    InstrumentAuthError,
     InstrumentClient,
+    InstrumentError,
     InstrumentNotFound,
     InstrumentPathRefused,
     check_url,
     load_token,
 )
 
-__all__ = ["SHARD_DEPTH", "InstrumentTransport", "RemotePath"]
+__all__ = ["SHARD_DEPTH", "InstrumentTokenError", "InstrumentTransport", "RemotePath"]
 
 #: Path components above a workspace: AiiDA's ``<uuid[:2]>/<uuid[2:4]>`` sharding of job directories.
 SHARD_DEPTH = 2
 #: Exit status of a refused command (as a shell's "command cannot execute").
 _REFUSED = 126
 _NO_COMMANDS = "the bigmap.instrument transport runs no commands on the instrument server"
+#: The transport and scheduler plugin of instrument computers (as in :mod:`.register`).
+_PLUGIN = "bigmap.instrument"
+
+
+class InstrumentTokenError(InstrumentAuthError, PauseInterruption):
+    """No token the server accepts: none could be read here, or the server refused it (401/403).
+
+    An :class:`~.client.InstrumentAuthError` for every caller, and a ``PauseInterruption`` for
+    AiiDA's engine, whose transport tasks retry every exception but an interruption: the CalcJob
+    is paused at once, with this message as its status, instead of after minutes of futile
+    retries (see the module docstring for why pausing, not failing).
+    """
+
+    def __init__(self, message: str, status: int | None = None, detail: str = ""):
+        super().__init__(message, status=status, detail=detail)
+        self.msg = MessageBuilder.pause(text=message)  # what plumpy pauses the process with
+
+
+class _TransportClient(InstrumentClient):
+    """The transport's HTTP client: a refused token, at any request, becomes :class:`InstrumentTokenError`."""
+
+    def __init__(self, url: str, token: str, timeout: float, refused: t.Callable[[InstrumentError], Exception]):
+        super().__init__(url, token, timeout)
+        self._refused = refused
+
+    def _request(self, method: str, path: str, what: str, **kwargs: t.Any):
+        try:
+            return super()._request(method, path, what, **kwargs)
+        except InstrumentAuthError as error:
+            raise self._refused(error) from None
+
+
+def _computer_labels(url: str) -> list[str]:
+    """Labels of the instrument computers served at ``url``, to name them in messages (best effort)."""
+    try:
+        from aiida.orm import Computer, QueryBuilder
+
+        query = QueryBuilder().append(Computer, filters={"hostname": url, "transport_type": _PLUGIN}, project="label")
+        return sorted(query.all(flat=True))
+    except Exception:  # no profile loaded, storage unavailable: the message then names the URL only
+        return []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,18 +239,51 @@ class InstrumentTransport(BlockingTransport):
     # --- connection ---------------------------------------------------------------------------
 
     def open(self) -> InstrumentTransport:
-        """Read the token and check that the server answers and accepts it (``GET /methods``)."""
+        """Read the token and check that the server answers and accepts it (``GET /methods``).
+
+        A missing or refused token raises :class:`InstrumentTokenError` at once (see the module docstring).
+        """
         if self._is_open:
             raise InvalidOperation("Cannot open the transport twice")
-        client = InstrumentClient(self.url, load_token(self._token_env, self._token_file), self._timeout)
+        try:
+            token = load_token(self._token_env, self._token_file)
+        except InstrumentAuthError as error:
+            raise self._token_error(f"no bearer token for the instrument server at {self.url}: {error}") from None
+        client = _TransportClient(self.url, token, self._timeout, refused=self._refused)
         try:
             client.methods()
+        except InstrumentPathRefused as error:  # 403 to GET /methods: no path involved, so it is the token
+            client.close()
+            raise self._refused(error) from None
         except BaseException:
             client.close()
             raise
         self._client = client
         self._is_open = True
         return self
+
+    def _token_source(self) -> str:
+        if self._token_file:
+            return f"read from the token file {self._token_file}"
+        return f"from the environment variable ${self._token_env}"
+
+    def _refused(self, error: InstrumentError) -> InstrumentTokenError:
+        """The error for a token the server refused (``error``: the client's, with the server's answer)."""
+        problem = (f"the instrument server at {self.url} refused the bearer token {self._token_source()} "
+                   f"({error.status}: {error.detail})")
+        return self._token_error(problem, status=error.status, detail=error.detail)
+
+    def _token_error(self, problem: str, status: int | None = None, detail: str = "") -> InstrumentTokenError:
+        """``problem``, then which computer it concerns and how to fix it."""
+        labels = _computer_labels(self.url)
+        computers = ", ".join(f"`{label}`" for label in labels)
+        name = labels[0] if len(labels) == 1 else "NAME"
+        return InstrumentTokenError(
+            f"{problem}. Computer {computers or '(unknown)'} cannot reach its instrument without a token the server "
+            f"accepts (retrying cannot help): put the server's token (`token`/`token_env` of its rig configuration) in "
+            f"a file and run `bigmap-al instrument register {name} {self.url} --token-file FILE`; calculations paused "
+            f"by this error then continue with `verdi process play PK`.",
+            status=status, detail=detail)
 
     def close(self) -> None:
         if not self._is_open:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from aiida.plugins import SchedulerFactory, TransportFactory
+from plumpy.process_states import PauseInterruption
 from aiida.schedulers.datastructures import JobState
 
 from aiida_bigmap_al.instrument_bridge.client import InstrumentAuthError, InstrumentUnreachable
@@ -15,7 +16,7 @@ from aiida_bigmap_al.instrument_bridge.scheduler import (
     InstrumentScheduler,
     job_info,
 )
-from aiida_bigmap_al.instrument_bridge.transport import InstrumentTransport
+from aiida_bigmap_al.instrument_bridge.transport import InstrumentTokenError, InstrumentTransport
 
 from ..conftest import TOKEN, poll_job
 
@@ -112,16 +113,21 @@ def test_wrong_token_and_unreachable_server_are_refused_at_open(instrument, serv
     wrong = tmp_path / "wrong.token"
     wrong.write_text("not-the-token-0123456789")
     computer = instrument(server.url, token_file=wrong).computer
-    with pytest.raises(InstrumentAuthError, match="answered 401") as refused:
+    with pytest.raises(InstrumentAuthError, match=r"refused the bearer token .* \(401: ") as refused:
         computer.get_transport().open()
-    assert "not-the-token" not in str(refused.value)
+    assert isinstance(refused.value, InstrumentTokenError) and isinstance(refused.value, PauseInterruption)
+    message = str(refused.value)
+    assert f"`{computer.label}`" in message and str(wrong) in message and "not-the-token" not in message
+    assert f"bigmap-al instrument register {computer.label} {server.url} --token-file FILE" in message
+    assert refused.value.msg["message"] == message  # what the engine pauses the CalcJob with
     step = check_connection(computer)
     assert step.action == "not usable now" and "401" in step.detail
 
     missing = instrument(server.url, token_file=wrong)
     wrong.unlink()
-    with pytest.raises(InstrumentAuthError, match="cannot read the instrument token file"):
+    with pytest.raises(InstrumentTokenError, match="cannot read the instrument token file") as unreadable:
         missing.computer.get_transport().open()
+    assert f"`{missing.computer.label}`" in str(unreadable.value)
 
     off = make_server(start=False)  # port reserved, nothing listening
     with pytest.raises(InstrumentUnreachable, match="not reachable"):
