@@ -5,8 +5,10 @@ by their AiiDA labels::
 
     temperatures: [298.15]          # K; the FZJ electrolyte space (r, c) at these temperatures
     strategy: gp-ucb                # a name of `bigmap-al benchmark --list`, or a full strategy
-    budget: 8
+    budget: 8                       # measurements in total, initial data included
     batch_size: 2
+    # initial_data: measured.csv    # start from these measurements (FZJ format; the rows at
+    #                               # the campaign's temperatures, replicates averaged)
     methods:
       simulation: {code: bigmap-sim@localhost, model: flores2022}
       # experiment: {code: rig1-experiment@rig1}
@@ -59,6 +61,8 @@ class CampaignSpec(_Spec):
     n_candidates: PositiveInt = 4096
     seed: int = 0
     stop_at: float | None = None
+    initial_data: pathlib.Path | None = Field(
+        None, description="Measurements to start from: a conductivity file in the FZJ format")
     methods: Methods
 
     @field_validator("strategy", mode="before")
@@ -77,6 +81,7 @@ class CampaignSpec(_Spec):
 
         from .datasets import load_fzj
         from .space import fzj_space
+        from .workchains.records import dataset_from
 
         methods: dict[str, Any] = {"policy": orm.Str(self.methods.policy)}
         for name in ("simulation", "experiment"):
@@ -97,6 +102,12 @@ class CampaignSpec(_Spec):
         }
         if self.stop_at is not None:
             inputs["stop_at"] = orm.Float(self.stop_at)
+        if self.initial_data is not None:
+            start = dataset_from(load_fzj(self.initial_data), temperatures=self.temperatures)
+            if not start["rows"]:
+                raise ValueError(f"{self.initial_data} has no measurements at the campaign's "
+                                 f"temperatures {self.temperatures} K")
+            inputs["initial_data"] = orm.Dict(start)
         if self.methods.replay is not None:
             data = load_fzj(self.methods.replay.data)
             pools = [data.pool(T) for T in self.temperatures]
@@ -119,7 +130,10 @@ def load_spec(path) -> CampaignSpec:
     if not isinstance(document, dict):
         raise ValueError(f"{path}: a campaign file is a mapping of fields, got {type(document).__name__}")
     spec = CampaignSpec.model_validate(document)
+    # Data paths are relative to the campaign file, like a rig file's.
     replay = spec.methods.replay
     if replay is not None and not replay.data.is_absolute():
-        replay.data = path.parent / replay.data  # relative to the campaign file, like a rig file
+        replay.data = path.parent / replay.data
+    if spec.initial_data is not None and not spec.initial_data.is_absolute():
+        spec.initial_data = path.parent / spec.initial_data
     return spec

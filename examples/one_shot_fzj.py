@@ -18,7 +18,7 @@ from aiida.engine import run_get_node
 from aiida_bigmap_al.datasets import load_or_builtin
 from aiida_bigmap_al.space import fzj_space
 from aiida_bigmap_al.workchains import OneShotWorkChain
-from aiida_bigmap_al.workchains.one_shot import dataset_from
+from aiida_bigmap_al.workchains.records import dataset_from
 
 
 def arguments():

@@ -51,3 +51,35 @@ def test_unknown_code_is_a_clear_cli_error(aiida_profile, tmp_path):
     result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
     assert result.exit_code == 1
     assert "no-such-code@nowhere" in result.output
+
+
+FZJ_HEADER = "\tT [K]\tr\tc [mol/kg]\tk [mS/cm]\n"
+
+
+def test_a_campaign_file_can_start_from_measured_data(aiida_profile, tmp_path, fzj_csv):
+    # Two replicates of one formulation at the campaign's temperature, one row at another.
+    (tmp_path / "start.csv").write_text(FZJ_HEADER + "0\t293.15\t0.3\t0.9\t7.0\n"
+                                        "1\t293.15\t0.3\t0.9\t7.2\n2\t303.15\t0.3\t0.9\t8.5\n")
+    spec = write(tmp_path, f"""
+temperatures: [293.15]
+strategy: gp-exploit
+budget: 3
+initial_data: start.csv
+methods:
+  replay: {{data: {fzj_csv}}}
+""")
+    result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
+    assert result.exit_code == 0, result.output
+    rows = orm.load_node(int(re.search(r"^pk=(\d+)$", result.output, re.M).group(1))).outputs.dataset["rows"]
+    assert len(rows) == 3
+    assert (rows[0]["r"], rows[0]["c"], rows[0]["temperature"]) == (0.3, 0.9, 293.15)
+    assert rows[0]["value"] == pytest.approx(7.1)  # the mean of the replicates
+
+
+def test_initial_data_without_rows_at_the_campaign_temperatures_is_a_clear_error(aiida_profile, tmp_path):
+    (tmp_path / "start.csv").write_text(FZJ_HEADER + "0\t303.15\t0.3\t0.9\t8.5\n")
+    spec = write(tmp_path, "temperatures: [293.15]\nstrategy: gp-ucb\nbudget: 3\ninitial_data: start.csv\n"
+                           "methods: {}\n")
+    result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
+    assert result.exit_code == 1
+    assert "has no measurements at the campaign's temperatures [293.15]" in result.output

@@ -108,15 +108,12 @@ class ActiveLearningWorkChain(WorkChain):
             Strategy.model_validate(self.inputs.strategy.get_dict())
             records.features(self.ctx.space)
             self._check_sizes()
-        except (pydantic.ValidationError, ValueError) as error:
-            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=_one_line(error))
+            self._check_initial_data()
+        except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
+            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=records.one_line(error))
         self.ctx.methods = [name for name, required in METHODS.items()
                             if required in self.inputs.methods.get(name, {})]
         self.ctx.instruments = dict(self.inputs.methods.get("instruments", {}))
-        if self.ctx.instruments and "initial_data" in self.inputs:
-            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(
-                reason="campaigns on `methods.instruments` start from their own design: "
-                       "`initial_data` is not supported with them")
         if not self.ctx.methods and not self.ctx.instruments:
             return self.exit_codes.ERROR_NO_MEASUREMENT_METHOD
         if "candidates" in self.inputs:
@@ -133,40 +130,59 @@ class ActiveLearningWorkChain(WorkChain):
         return bool(self.ctx.instruments)
 
     def launch_lanes(self):
-        """One lane per instrument, each starting from its own point of the initial design."""
+        """One lane per instrument, as many as the budget allows, each from its own first point."""
         group = orm.Group(label=f"bigmap-al/campaign/{self.uuid}").store()
         self.ctx.group_uuid = group.uuid
-        settings = self._settings().get_dict()
-        first = self._outputs_in_order(functions.initial_design(
-            self.inputs.space, orm.Dict({**settings, "n_initial": len(self.ctx.instruments)}),
-            **self._pool()))
+        rows = self.ctx.dataset["rows"]
+        n_lanes = min(len(self.ctx.instruments), self.inputs.budget.value - len(rows))
+        if n_lanes < 1 or self._reached_stop(rows):
+            self.report("the initial data leaves nothing to measure: no lane is launched")
+            return
+        first = self._first_points(n_lanes)
         for suggestion in first:
             suggestion.base.extras.set(lane.STATUS, "pending")
         group.add_nodes(first)
+        settings = {**self._settings().get_dict(), "budget": self.inputs.budget.value,
+                    "stop_at": self.inputs.stop_at.value if "stop_at" in self.inputs else None}
         for (name, code), suggestion in zip(sorted(self.ctx.instruments.items()), first):
             inputs = {"group": orm.Str(group.uuid), "code": code, "first": suggestion,
-                      "space": self.inputs.space, "strategy": self.inputs.strategy,
-                      "settings": orm.Dict({**settings, "budget": self.inputs.budget.value}),
+                      "dataset": self.ctx.dataset, "space": self.inputs.space,
+                      "strategy": self.inputs.strategy, "settings": orm.Dict(settings),
                       "metadata": {"call_link_label": f"lane_{name}"}, **self._pool()}
             self.to_context(lanes=append_(self.submit(lane.InstrumentLaneWorkChain, **inputs)))
 
+    def _first_points(self, n):
+        """The lanes' first points: the initial design, or one batch from a model of the initial
+        data (kriging believer, so the n points differ), so that no lane waits for another."""
+        if not self.ctx.dataset["rows"]:
+            return self._outputs_in_order(functions.initial_design(
+                self.inputs.space, self._settings(n_initial=n), **self._pool()))
+        model = functions.fit_model(self.ctx.dataset, self.inputs.space, self.inputs.strategy,
+                                    self.inputs.seed)
+        return self._outputs_in_order(functions.suggest(
+            model, self.ctx.dataset, self.inputs.space, self._settings(batch_size=n),
+            **self._pool()))
+
     def gather_lanes(self):
-        """The campaign's dataset: every measurement the lanes made, in the order they were made."""
+        """The campaign's dataset: the start, then every measurement the lanes made, in order."""
         measured, _ = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid))
-        if not measured:
+        start = self.ctx.dataset
+        if not measured and not start["rows"]:
             return self.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.format(
-                count=len(self.ctx.lanes), iteration="(all lanes)")
-        self.ctx.dataset = functions.assemble_dataset(
-            self.inputs.space, **{f"measurement_{i}": node for i, node in enumerate(measured)})
-        rows, best = self.ctx.dataset["rows"], float("-inf")
-        for i, (row, node) in enumerate(zip(rows, measured)):
-            job, best = node.creator, max(best, row["value"])
+                count=len(self.ctx.get("lanes", [])), iteration="(all lanes)")
+        if measured:
+            self.ctx.dataset = functions.assemble_dataset(
+                self.inputs.space, start, **{f"measurement_{i}": node for i, node in enumerate(measured)})
+        values = lane.measured_values(start, measured)
+        rows = self.ctx.dataset["rows"]
+        for i, node in enumerate(measured, start=len(start["rows"])):
+            job = node.creator
             self.ctx.history.append({
-                "iteration": i + 1, "lane": job.inputs.code.full_label,
+                "iteration": i + 1 - len(start["rows"]), "lane": job.inputs.code.full_label,
                 "model_version": job.inputs.suggestion["model_version"],
-                "suggestions": [job.inputs.suggestion.uuid], "measured": [row], "failed": [],
-                "n_measurements": i + 1, "best_so_far": best})
-        for node in self.ctx.lanes:
+                "suggestions": [job.inputs.suggestion.uuid], "measured": [rows[i]], "failed": [],
+                "n_measurements": i + 1, "best_so_far": max(values[: i + 1])})
+        for node in self.ctx.get("lanes", []):
             if not node.is_finished_ok:
                 self.report(f"lane {node.pk} ended with [{node.exit_status}] {node.exit_message}")
 
@@ -183,7 +199,7 @@ class ActiveLearningWorkChain(WorkChain):
         rows = self.ctx.dataset["rows"]
         if len(rows) >= self.inputs.budget.value:
             return False
-        if "stop_at" in self.inputs and rows and max(r["value"] for r in rows) >= self.inputs.stop_at.value:
+        if self._reached_stop(rows):
             self.report(f"stopping: a measured value reached {self.inputs.stop_at.value}")
             return False
         if "candidates" in self.inputs and len(rows) >= len(self.inputs.candidates.get_array("X")):
@@ -258,6 +274,16 @@ class ActiveLearningWorkChain(WorkChain):
         if self.inputs.methods.policy.value not in POLICIES:
             raise ValueError(f"unknown policy {self.inputs.methods.policy.value!r}; use one of {POLICIES}")
 
+    def _check_initial_data(self):
+        if "initial_data" in self.inputs:
+            rows = self.inputs.initial_data.get("rows")
+            if not isinstance(rows, list):
+                raise ValueError("`initial_data` needs a list of `rows` (see `workchains.records`)")
+            records.check_rows(rows, self.ctx.space)
+
+    def _reached_stop(self, rows):
+        return "stop_at" in self.inputs and any(r["value"] >= self.inputs.stop_at.value for r in rows)
+
     def _invalid_pool(self):
         names, _ = records.features(self.ctx.space)
         X = self.inputs.candidates.get_array("X")
@@ -269,10 +295,10 @@ class ActiveLearningWorkChain(WorkChain):
             return str(error)
         return None
 
-    def _settings(self, batch_size=None):
+    def _settings(self, batch_size=None, n_initial=None):
         return orm.Dict({
             "seed": self.inputs.seed.value,
-            "n_initial": self.inputs.n_initial.value,
+            "n_initial": n_initial or self.inputs.n_initial.value,
             "n_candidates": self.inputs.n_candidates.value,
             "batch_size": batch_size or self.inputs.batch_size.value,
         })
@@ -282,7 +308,7 @@ class ActiveLearningWorkChain(WorkChain):
 
     @staticmethod
     def _outputs_in_order(outputs):
-        return [outputs[key] for key in sorted(outputs, key=functions._order)]
+        return [outputs[key] for key in sorted(outputs, key=functions.label_order)]
 
     def _pick_method(self):
         if self.inputs.methods.policy.value == "first":
@@ -318,9 +344,3 @@ def _measurement_of(process):
         if label in process.outputs:
             return process.outputs[label]
     return None
-
-
-def _one_line(error):
-    if isinstance(error, pydantic.ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-    return str(error)

@@ -21,7 +21,7 @@ from ..space import SearchSpace
 from . import records
 
 __all__ = ["append_measurements", "assemble_dataset", "candidate_points", "fit_model", "initial_design",
-           "replay_measurement", "suggest", "summarize"]
+           "label_order", "replay_measurement", "suggest", "summarize"]
 
 #: Relative tolerance when matching a suggestion against the rows of a pool.
 _MATCH_RTOL = 1e-9
@@ -135,20 +135,24 @@ def append_measurements(dataset: Dict, **measurements: Dict) -> Dict:
     """Dataset version n+1: version n plus the new measurements, in the order given."""
     rows = list(dataset["rows"])
     rows.extend(records.measurement_row(node.get_dict(), node.uuid)
-                for _, node in sorted(measurements.items(), key=lambda item: _order(item[0])))
+                for _, node in sorted(measurements.items(), key=lambda item: label_order(item[0])))
     return Dict({**dataset.get_dict(), "version": dataset["version"] + 1, "rows": rows})
 
 
 @calcfunction
-def assemble_dataset(space: Dict, **measurements: Dict) -> Dict:
-    """A dataset of exactly these measurements: what a lane's learner sees at that moment."""
-    rows = [records.measurement_row(node.get_dict(), node.uuid)
-            for _, node in sorted(measurements.items(), key=lambda item: _order(item[0]))]
-    return Dict({"version": len(rows), "variables": SearchSpace.from_dict(space.get_dict()).names,
+def assemble_dataset(space: Dict, initial: Dict | None = None, **measurements: Dict) -> Dict:
+    """The rows of ``initial`` (if any) and exactly these measurements: what a lane's learner
+    sees at that moment. Its version counts the measurements on top of ``initial``'s version."""
+    rows = list(initial["rows"]) if initial is not None else []
+    rows.extend(records.measurement_row(node.get_dict(), node.uuid)
+                for _, node in sorted(measurements.items(), key=lambda item: label_order(item[0])))
+    version = (initial["version"] if initial is not None else 0) + len(measurements)
+    return Dict({"version": version, "variables": SearchSpace.from_dict(space.get_dict()).names,
                  "unit": records.UNIT, "rows": rows})
 
 
-def _order(label):
+def label_order(label):
+    """Sort key for output labels such as ``suggestion_10``: by their number, not as text."""
     return int(label.rsplit("_", 1)[-1]) if label.rsplit("_", 1)[-1].isdigit() else label
 
 

@@ -17,22 +17,30 @@ from aiida.plugins import CalculationFactory
 
 from . import functions
 
-__all__ = ["InstrumentLaneWorkChain", "campaign_state", "measurement_builder"]
+__all__ = ["InstrumentLaneWorkChain", "campaign_state", "measured_values", "measurement_builder"]
 
 STATUS = "status"
 
 
 def campaign_state(group):
-    """The campaign so far: measured suggestions with their measurements, and pending suggestions."""
-    measured, pending = [], []
-    for node in group.nodes:
-        status = node.base.extras.get(STATUS, None)
-        if status == "pending":
-            pending.append(node)
-        elif status == "measured":
-            measured.append(orm.load_node(node.base.extras.get("measurement")))
-    by_time = lambda node: node.ctime  # noqa: E731
-    return sorted(measured, key=by_time), sorted(pending, key=by_time)
+    """The campaign so far: measured suggestions' measurements and pending suggestions, oldest first.
+
+    One query for the whole group (nodes with their extras), however long the campaign.
+    """
+    query = orm.QueryBuilder().append(orm.Group, filters={"uuid": group.uuid}, tag="group")
+    query.append(orm.Node, with_group="group", project=["*", "extras"], tag="node")
+    query.order_by({"node": {"ctime": "asc"}})
+    nodes = query.all()
+    measured_uuids = {extras["measurement"] for _, extras in nodes if extras.get(STATUS) == "measured"}
+    measured = [node for node, _ in nodes if node.uuid in measured_uuids]
+    pending = [node for node, extras in nodes if extras.get(STATUS) == "pending"]
+    return measured, pending
+
+
+def measured_values(dataset, measurements):
+    """The values of a start dataset's rows and of measurement nodes, in that order."""
+    return ([row["value"] for row in dataset["rows"]]
+            + [node["fom_data"]["value"] for node in measurements])
 
 
 def measurement_builder(code, suggestion, label):
@@ -45,7 +53,8 @@ def measurement_builder(code, suggestion, label):
 
 
 class InstrumentLaneWorkChain(WorkChain):
-    """Suggest, measure, record on one instrument until the campaign's budget is used."""
+    """Suggest, measure, record on one instrument until the campaign's budget is used (or a
+    measured value reaches ``stop_at``)."""
 
     @classmethod
     def define(cls, spec):
@@ -55,7 +64,10 @@ class InstrumentLaneWorkChain(WorkChain):
         spec.input("first", valid_type=orm.Dict, help="The lane's first suggestion.")
         spec.input("space", valid_type=orm.Dict)
         spec.input("strategy", valid_type=orm.Dict)
-        spec.input("settings", valid_type=orm.Dict, help="Seed, candidates and budget.")
+        spec.input("dataset", valid_type=orm.Dict,
+                   help="What the campaign started from: its initial data, or no rows.")
+        spec.input("settings", valid_type=orm.Dict,
+                   help="Seed, candidates, budget (the start's rows included) and optional stop_at.")
         spec.input("candidates", valid_type=orm.ArrayData, required=False)
         spec.outline(
             cls.setup,
@@ -93,13 +105,19 @@ class InstrumentLaneWorkChain(WorkChain):
                         f"failed ({job.exit_status}: {job.exit_message}); the lane goes on")
 
     def suggest_next(self):
-        """Fit on every measurement so far and suggest one point, aware of the pending ones."""
-        settings = self.inputs.settings.get_dict()
+        """Fit on the start and every measurement so far; suggest one point, aware of the pending ones."""
+        settings, start = self.inputs.settings.get_dict(), self.inputs.dataset
         measured, pending = campaign_state(self.ctx.group)
-        if len(measured) + len(pending) >= settings["budget"] or not measured:
-            self.ctx.suggestion = None
+        self.ctx.suggestion = None
+        if len(start["rows"]) + len(measured) + len(pending) >= settings["budget"]:
             return
-        dataset = functions.assemble_dataset(self.inputs.space, **{
+        values = measured_values(start, measured)
+        if not values:
+            return
+        if settings.get("stop_at") is not None and max(values) >= settings["stop_at"]:
+            self.report(f"stopping: a measured value reached {settings['stop_at']}")
+            return
+        dataset = functions.assemble_dataset(self.inputs.space, start, **{
             f"measurement_{i}": node for i, node in enumerate(measured)})
         model = functions.fit_model(dataset, self.inputs.space, self.inputs.strategy,
                                     orm.Int(settings["seed"]))

@@ -17,13 +17,12 @@ import pydantic
 from aiida import orm
 from aiida.engine import ExitCode, WorkChain, calcfunction
 
-from ..datasets import TEMPERATURE_TOLERANCE, ConductivityData
+from ..datasets import TEMPERATURE_TOLERANCE
 from ..learning import STRATEGIES, Strategy
-from ..schemas import Origin
 from ..space import SearchSpace
 from . import functions, records
 
-__all__ = ["OneShotWorkChain", "dataset_from", "distinct_top", "propose_top"]
+__all__ = ["OneShotWorkChain", "distinct_top", "propose_top"]
 
 #: The acquisition of a one-shot proposal: the predicted mean, nothing for exploration.
 ACQUISITION = "exploit"
@@ -31,29 +30,6 @@ ACQUISITION = "exploit"
 #: The default surrogate: a GP on top of the Landesfeind 2019 law, which carries the strong
 #: temperature dependence that a stationary kernel alone extrapolates poorly.
 DEFAULT_STRATEGY = STRATEGIES["gp-prior-exploit"]
-
-
-def dataset_from(data: ConductivityData, origin: str = "experiment") -> dict:
-    """A dataset document (version 0, see :mod:`.records`) of ``data``: one row per formulation
-    and temperature, holding the mean of its replicates and their number.
-
-    Replicates are averaged because the surrogate should learn the formulation's conductivity,
-    not give a formulation measured eight times eight times the weight of one measured once.
-    ``origin`` (``experiment``, ``simulation`` or ``test``) says where the values come from.
-    """
-    origin = Origin(origin=origin).origin
-    unit = data.units.get("conductivity")
-    if unit != records.UNIT:
-        raise ValueError(f"conductivity of {data.source!r} is in {unit!r}, expected {records.UNIT!r}")
-    rows = []
-    for temperature in data.temperatures():
-        X, mean, count = data.pool(temperature)
-        rows.extend({"r": float(r), "c": float(c), "temperature": float(temperature),
-                     "value": float(value), "replicates": int(n), "origin": origin,
-                     "measurement": None}
-                    for (r, c), value, n in zip(X, mean, count))
-    return {"version": 0, "variables": ["r", "c"], "unit": records.UNIT, "source": data.source,
-            "rows": rows}
 
 
 def distinct_top(unit_points, means, k: int, min_distance: float) -> list[int]:
@@ -132,7 +108,7 @@ class OneShotWorkChain(WorkChain):
     def define(cls, spec):
         super().define(spec)
         spec.input("dataset", valid_type=orm.Dict,
-                   help="Existing measurements: a dataset document (`one_shot.dataset_from`).")
+                   help="Existing measurements: a dataset document (`records.dataset_from`).")
         spec.input("space", valid_type=orm.Dict,
                    help="The search space with a `temperature` condition (`SearchSpace.to_dict()`).")
         spec.input("strategy", valid_type=orm.Dict,
@@ -166,9 +142,9 @@ class OneShotWorkChain(WorkChain):
             space = SearchSpace.from_dict(self.inputs.space.get_dict())
             self._check_strategy(space)
             self._check_sizes(space)
-            self._check_rows(space)
+            records.check_rows(self.inputs.dataset["rows"], space)
         except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
-            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=_one_line(error))
+            return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=records.one_line(error))
 
     def fit(self):
         """One model on every measurement."""
@@ -215,29 +191,3 @@ class OneShotWorkChain(WorkChain):
         if not 0.0 <= self.inputs.min_distance.value < diagonal:
             raise ValueError(f"`min_distance` must be in [0, {diagonal:.3f}) (the unit cube's "
                              f"diagonal), got {self.inputs.min_distance.value}")
-
-    def _check_rows(self, space):
-        """Every row is a finite number at a temperature the model covers.
-
-        With one temperature, T is no model input, so a row at another temperature would be
-        silently mixed in; with several, T is scaled to their range.
-        """
-        rows = self.inputs.dataset["rows"]
-        _, y = records.rows_to_arrays(rows, space)
-        if not np.isfinite(y).all():
-            bad = int(np.flatnonzero(~np.isfinite(y))[0])
-            raise ValueError(f"dataset row {bad} has no finite value")
-        Ts = records.temperatures(space)
-        low, high = min(Ts) - TEMPERATURE_TOLERANCE, max(Ts) + TEMPERATURE_TOLERANCE
-        for i, row in enumerate(rows):
-            if not low <= float(row["temperature"]) <= high:
-                raise ValueError(f"dataset row {i} is at {row['temperature']} K, outside the space's "
-                                 f"temperatures [{min(Ts)}, {max(Ts)}] K")
-
-
-def _one_line(error):
-    if isinstance(error, pydantic.ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-    if isinstance(error, KeyError):
-        return f"dataset rows need the key {error}"
-    return str(error)

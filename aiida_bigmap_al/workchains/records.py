@@ -9,12 +9,15 @@ what the model said of it. Plain JSON, so every field can be queried with ``Quer
 from __future__ import annotations
 
 import numpy as np
+import pydantic
 
+from ..datasets import TEMPERATURE_TOLERANCE, ConductivityData
 from ..electrolyte import from_formulation, to_formulation
-from ..schemas import Formulation, Measurement, Temperature
+from ..schemas import Formulation, Measurement, Origin, Temperature
 from ..space import SearchSpace
 
-__all__ = ["features", "measurement_row", "rows_to_arrays", "suggestion_document", "temperatures"]
+__all__ = ["check_rows", "dataset_from", "features", "measurement_row", "one_line", "rows_to_arrays",
+           "suggestion_document", "temperatures"]
 
 UNIT = "mS/cm"
 
@@ -80,3 +83,60 @@ def formulation_point(document: dict) -> tuple[float, float]:
 
 def _number(value):
     return None if value is None or not np.isfinite(value) else float(value)
+
+
+def dataset_from(data: ConductivityData, origin: str = "experiment", temperatures=None) -> dict:
+    """A dataset document (version 0, see :mod:`.records`) of ``data``: one row per formulation
+    and temperature, holding the mean of its replicates and their number.
+
+    Replicates are averaged because the surrogate should learn the formulation's conductivity,
+    not give a formulation measured eight times eight times the weight of one measured once.
+    ``origin`` (``experiment``, ``simulation`` or ``test``) says where the values come from;
+    ``temperatures`` (K) keeps only the rows at these, e.g. a campaign's.
+    """
+    origin = Origin(origin=origin).origin
+    unit = data.units.get("conductivity")
+    if unit != UNIT:
+        raise ValueError(f"conductivity of {data.source!r} is in {unit!r}, expected {UNIT!r}")
+    rows = []
+    for temperature in data.temperatures():
+        if temperatures is not None and not _near_any(temperature, temperatures):
+            continue
+        X, mean, count = data.pool(temperature)
+        rows.extend({"r": float(r), "c": float(c), "temperature": float(temperature),
+                     "value": float(value), "replicates": int(n), "origin": origin,
+                     "measurement": None}
+                    for (r, c), value, n in zip(X, mean, count))
+    return {"version": 0, "variables": ["r", "c"], "unit": UNIT, "source": data.source,
+            "rows": rows}
+
+
+def _near_any(temperature, temperatures):
+    return any(abs(float(temperature) - float(T)) <= TEMPERATURE_TOLERANCE for T in temperatures)
+
+
+def check_rows(rows, space: SearchSpace):
+    """Every dataset row is a finite number at a temperature of the space.
+
+    With one temperature, T is no model input, so a row at another temperature would be
+    silently mixed in; with several, T is scaled to their range.
+    """
+    _, y = rows_to_arrays(rows, space)
+    if not np.isfinite(y).all():
+        bad = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(f"dataset row {bad} has no finite value")
+    Ts = temperatures(space)
+    low, high = min(Ts) - TEMPERATURE_TOLERANCE, max(Ts) + TEMPERATURE_TOLERANCE
+    for i, row in enumerate(rows):
+        if not low <= float(row["temperature"]) <= high:
+            raise ValueError(f"dataset row {i} is at {row['temperature']} K, outside the space's "
+                             f"temperatures [{min(Ts)}, {max(Ts)}] K")
+
+
+def one_line(error):
+    """A configuration error as one line for an exit message: pydantic's errors name the field."""
+    if isinstance(error, pydantic.ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    if isinstance(error, KeyError):
+        return f"dataset rows need the key {error}"
+    return str(error)

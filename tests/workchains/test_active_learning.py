@@ -112,3 +112,37 @@ def test_a_batch_whose_measurements_all_fail_stops_the_campaign(aiida_profile, p
     spec["methods"]["replay"]["table"] = replay_table_without(pool, np.arange(len(pool[0])))
     _, node = run_get_node(ActiveLearningWorkChain, **spec)
     assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.status
+
+
+def initial_rows(pool, rows, temperature=T):
+    X, y = pool
+    return orm.Dict({"version": 0, "variables": ["r", "c"], "unit": "mS/cm", "rows": [
+        {"r": float(X[i, 0]), "c": float(X[i, 1]), "temperature": temperature, "value": float(y[i]),
+         "origin": "experiment", "measurement": None} for i in rows]})
+
+
+def test_a_campaign_starts_from_initial_data_within_its_budget(aiida_profile, pool):
+    X, _ = pool
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, budget=5, initial_data=initial_rows(pool, [0, 1, 2])))
+    assert node.is_finished_ok, node.exit_message
+    assert measured_rows(node, X)[:3] == [0, 1, 2]
+    assert len(set(measured_rows(node, X))) == 5  # two new measurements, none repeated
+    first_fit = min((c for c in node.called if c.process_label == "fit_model"), key=lambda c: c.ctime)
+    assert len(first_fit.inputs.dataset["rows"]) == 3
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"version": 0}, "`initial_data` needs a list of `rows`"),
+    ({"version": 0, "rows": [{"r": 0.5, "c": 1.0, "temperature": 298.15}]}, "'value'"),
+])
+def test_bad_initial_data_fails_with_the_invalid_configuration_exit_code(aiida_profile, pool, document, message):
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=orm.Dict(document)))
+    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
+    assert message in node.exit_message
+
+
+def test_initial_data_at_another_temperature_is_refused_naming_the_row(aiida_profile, pool):
+    start = initial_rows(pool, [0, 1], temperature=T - 20)
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=start))
+    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
+    assert "dataset row 0 is at 273.15 K" in node.exit_message

@@ -32,3 +32,32 @@ def test_two_lanes_share_the_learner_and_the_budget(aiida_profile, simulator_cod
         assert dataset["version"] == len(dataset["rows"]) >= 1
         assert len(pending) <= 1
     assert any(label.startswith("pending_") for s in later for label in s.creator.inputs)
+
+
+def start_dataset(points, temperature=298.15, value=5.0):
+    return orm.Dict({"version": 0, "variables": ["r", "c"], "unit": "mS/cm", "rows": [
+        {"r": r, "c": c, "temperature": temperature, "value": value + i, "origin": "experiment",
+         "measurement": None} for i, (r, c) in enumerate(points)]})
+
+
+def test_lanes_start_from_initial_data_and_count_it_in_the_budget(aiida_profile, simulator_code):  # noqa: F811
+    inputs = campaign_inputs(simulator_code, [298.15], budget=5)
+    inputs["methods"] = {"instruments": {"sim_a": simulator_code, "sim_b": simulator_code}}
+    inputs["initial_data"] = start_dataset([(0.2, 0.5), (0.5, 1.0), (0.8, 1.5)])
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs)
+    assert node.is_finished_ok, node.exit_message
+    rows = node.outputs.dataset["rows"]
+    assert len(rows) == 5 and rows[:3] == inputs["initial_data"]["rows"]
+    # The first point of each lane came from a model of the initial data, not a random design.
+    lanes = [c for c in node.called if c.process_class is InstrumentLaneWorkChain]
+    assert {lane.inputs.first.creator.process_label for lane in lanes} == {"suggest"}
+    assert all(len(lane.inputs.first.creator.inputs.dataset["rows"]) == 3 for lane in lanes)
+
+
+def test_lanes_stop_once_a_measured_value_reaches_stop_at(aiida_profile, simulator_code):  # noqa: F811
+    inputs = campaign_inputs(simulator_code, [298.15], budget=8)
+    inputs["methods"] = {"instruments": {"sim_a": simulator_code, "sim_b": simulator_code}}
+    inputs["stop_at"] = orm.Float(0.01)  # any conductivity reaches it
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs)
+    assert node.is_finished_ok, node.exit_message
+    assert len(node.outputs.dataset["rows"]) == 2  # each lane's first measurement, no more

@@ -9,7 +9,8 @@ from aiida_bigmap_al.datasets import ConductivityData, load_fzj
 from aiida_bigmap_al.learning import STRATEGIES
 from aiida_bigmap_al.space import fzj_space
 from aiida_bigmap_al.workchains import OneShotWorkChain
-from aiida_bigmap_al.workchains.one_shot import dataset_from, distinct_top
+from aiida_bigmap_al.workchains.one_shot import distinct_top
+from aiida_bigmap_al.workchains.records import dataset_from
 from aiida_bigmap_al.workchains.records import formulation_point
 
 #: -20, 20 and 60 °C: the span of the demonstrator's range, and few enough rows (255) that the GP
