@@ -63,7 +63,8 @@ above all, a token refused while a measurement is queued or running on the rig m
 that measurement; once the token is fixed, ``verdi process play`` carries on where it stopped.
 Outside the engine (``verdi computer test``, :func:`~.register.check_connection`, scripts) the
 error is an ordinary :class:`~.client.InstrumentAuthError` (a ``PermissionError``) raised when
-the transport opens, before anything else is sent.
+the transport opens, before anything else is sent; it is logged as well, so that ``verdi computer
+test`` shows it without ``--print-traceback``.
 """
 
 from __future__ import annotations
@@ -132,15 +133,22 @@ class _TransportClient(InstrumentClient):
             raise self._refused(error) from None
 
 
-def _computer_labels(url: str) -> list[str]:
-    """Labels of the instrument computers served at ``url``, to name them in messages (best effort)."""
-    try:
-        from aiida.orm import Computer, QueryBuilder
+def _computer_labels(url: str, token_file: str | None, token_env: str | None) -> list[str]:
+    """Labels of the instrument computers at ``url`` whose token comes from the same source, for messages.
 
-        query = QueryBuilder().append(Computer, filters={"hostname": url, "transport_type": _PLUGIN}, project="label")
-        return sorted(query.all(flat=True))
+    Best effort: without a loaded profile (a script using the transport alone) there are none.
+    """
+    try:
+        from aiida.orm import AuthInfo, Computer, QueryBuilder
+
+        query = QueryBuilder().append(Computer, filters={"hostname": url, "transport_type": _PLUGIN}, tag="computer",
+                                      project="label")
+        query.append(AuthInfo, with_computer="computer", project="auth_params")
+        rows = query.all()
     except Exception:  # no profile loaded, storage unavailable: the message then names the URL only
         return []
+    source = ("token_file", token_file) if token_file else ("token_env", token_env)
+    return sorted({label for label, params in rows if (params.get(source[0]) or None) == source[1]})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,15 +283,17 @@ class InstrumentTransport(BlockingTransport):
 
     def _token_error(self, problem: str, status: int | None = None, detail: str = "") -> InstrumentTokenError:
         """``problem``, then which computer it concerns and how to fix it."""
-        labels = _computer_labels(self.url)
-        computers = ", ".join(f"`{label}`" for label in labels)
+        labels = _computer_labels(self.url, self._token_file, self._token_env)
+        computers = f"{'Computer' if len(labels) == 1 else 'Computers'} {', '.join(f'`{label}`' for label in labels)}"
         name = labels[0] if len(labels) == 1 else "NAME"
-        return InstrumentTokenError(
-            f"{problem}. Computer {computers or '(unknown)'} cannot reach its instrument without a token the server "
-            f"accepts (retrying cannot help): put the server's token (`token`/`token_env` of its rig configuration) in "
-            f"a file and run `bigmap-al instrument register {name} {self.url} --token-file FILE`; calculations paused "
-            f"by this error then continue with `verdi process play PK`.",
+        error = InstrumentTokenError(
+            f"{problem}. {computers if labels else 'The computer'} cannot reach the instrument without a token the "
+            f"server accepts (retrying cannot help): put the server's token (`token`/`token_env` of its rig "
+            f"configuration) in a file and run `bigmap-al instrument register {name} {self.url} --token-file FILE`; "
+            f"calculations paused by this error then continue with `verdi process play PK`.",
             status=status, detail=detail)
+        self.logger.error(str(error))  # shown by `verdi computer test` even without --print-traceback
+        return error
 
     def close(self) -> None:
         if not self._is_open:
