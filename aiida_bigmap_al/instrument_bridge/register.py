@@ -13,7 +13,9 @@ It is idempotent: what exists and matches is reported and left alone; a differen
 or poll interval is updated; a computer of that name that is not this instrument (another URL
 or plugin) is an error, because stored computers carry the provenance of the jobs that ran on
 them. Finally it tries the connection and reports what the server says (or why it cannot be
-reached: a lab server may legitimately be off while it is registered).
+reached: a lab server may legitimately be off while it is registered). ``verdi computer test NAME``
+passes on such a computer (its temporary file goes to the work directory's own workspace, see
+:mod:`.transport`).
 
 ``bigmap-al instrument register`` is the command-line face of :func:`register`.
 """

@@ -17,7 +17,12 @@ The computer's work directory is ``/``. AiiDA puts each job in
 * the third level is a workspace: ``/ab/cd/ef01-...`` is the workspace ``abcdef01-...``, the
   calculation's UUID, the name the server's documentation proposes;
 * deeper paths are files of that workspace (``/ab/cd/ef01-.../request.json``). Directories inside
-  a workspace exist through the files in them (the server stores files, not empty directories).
+  a workspace exist through the files in them (the server stores files, not empty directories);
+* a file directly in the work directory (``/name``) is kept in the workspace
+  :data:`WORKDIR_WORKSPACE`. AiiDA's engine puts nothing there, but ``verdi computer test``
+  checks that it can create, read back and delete a temporary file in the work directory; with
+  this, the check passes on an instrument computer. A name at that level that is no such file is
+  a shard directory, as before.
 
 A path with a ``..`` component is refused (``PermissionError``) before any request is sent:
 it is never normalised here, so no path can step from one workspace into another, and the server
@@ -94,12 +99,13 @@ from .client import (
     load_token,
 )
 
-__all__ = ["SHARD_DEPTH", "InstrumentTokenError", "InstrumentTransport", "RemotePath"]
+__all__ = ["SHARD_DEPTH", "WORKDIR_WORKSPACE", "InstrumentTokenError", "InstrumentTransport", "RemotePath"]
 
 #: Path components above a workspace: AiiDA's ``<uuid[:2]>/<uuid[2:4]>`` sharding of job directories.
 SHARD_DEPTH = 2
-#: Exit status of a refused command (as a shell's "command cannot execute").
-_REFUSED = 126
+#: The workspace that holds the files put directly in the work directory ``/`` (``verdi computer test``'s
+#: temporary file). Never the name of a job's workspace: those are calculation UUIDs (hex digits and dashes).
+WORKDIR_WORKSPACE = "aiida-workdir"
 _NO_COMMANDS = "the bigmap.instrument transport runs no commands on the instrument server"
 #: The transport and scheduler plugin of instrument computers (as in :mod:`.register`).
 _PLUGIN = "bigmap.instrument"
@@ -196,6 +202,17 @@ class RemotePath:
         if not self.relpath:
             raise IsADirectoryError(errno.EISDIR, "a workspace is a directory, not a file", str(self))
         return self.relpath
+
+    @property
+    def in_workdir(self) -> bool:
+        """A name directly in the work directory ``/``: a shard directory, or a file kept in :data:`WORKDIR_WORKSPACE`."""
+        return len(self.parts) == 1
+
+    def file_at(self) -> tuple[str, str]:
+        """``(workspace, path in it)`` of the file this path names (directly in ``/``: in :data:`WORKDIR_WORKSPACE`)."""
+        if self.in_workdir:
+            return WORKDIR_WORKSPACE, self.parts[0]
+        return self.workspace, self.file()
 
     def child(self, name: str) -> RemotePath:
         return RemotePath((*self.parts, *name.split("/")))
@@ -332,15 +349,25 @@ class InstrumentTransport(BlockingTransport):
 
     def _files(self, remote: RemotePath) -> list[dict[str, t.Any]] | None:
         """The files of the workspace of ``remote`` (None if the workspace does not exist)."""
+        return self._workspace_files(remote.workspace)
+
+    def _workspace_files(self, workspace: str) -> list[dict[str, t.Any]] | None:
         try:
-            return self.client.workspace(remote.workspace)["files"]
+            return self.client.workspace(workspace)["files"]
         except InstrumentNotFound:
             return None
+
+    def _workdir_entry(self, remote: RemotePath) -> dict[str, t.Any] | None:
+        """The file entry of ``remote`` if it is a file of the work directory itself, else None."""
+        if not remote.in_workdir:
+            return None
+        workspace, name = remote.file_at()
+        return next((entry for entry in self._workspace_files(workspace) or [] if entry["path"] == name), None)
 
     def _kind(self, remote: RemotePath) -> str | None:
         """``"dir"``, ``"file"`` or None (nothing there)."""
         if remote.is_shard:
-            return "dir"
+            return "file" if self._workdir_entry(remote) is not None else "dir"
         files = self._files(remote)
         if files is None:
             return None
@@ -385,7 +412,10 @@ class InstrumentTransport(BlockingTransport):
         kind = self._kind(remote)
         if kind is None:
             raise FileNotFoundError(errno.ENOENT, "no such file on the instrument server", str(remote))
-        entry = next((e for e in self._files(remote) or [] if e["path"] == remote.relpath), None)
+        if remote.in_workdir:
+            entry = self._workdir_entry(remote)
+        else:
+            entry = next((e for e in self._files(remote) or [] if e["path"] == remote.relpath), None)
         size, mtime = (entry["size"], entry["mtime"]) if entry else (0, None)
         mode = (stat.S_IFREG | 0o644) if kind == "file" else (stat.S_IFDIR | 0o755)
         return FileAttribute({"st_size": size, "st_uid": None, "st_gid": None, "st_mode": mode,
@@ -421,8 +451,7 @@ class InstrumentTransport(BlockingTransport):
         self.mkdir(RemotePath(remote.parts[: SHARD_DEPTH + 1]), ignore_existing=True)
 
     def remove(self, path: TransportPath) -> None:
-        remote = RemotePath.parse(path)
-        self.client.delete_file(remote.workspace, remote.file())
+        self.client.delete_file(*RemotePath.parse(path).file_at())
 
     def rmdir(self, path: TransportPath) -> None:
         """Remove an empty workspace (sub-directories vanish with their last file)."""
@@ -438,10 +467,10 @@ class InstrumentTransport(BlockingTransport):
         kind = self._kind(remote)
         if kind is None:
             return
-        if not remote.relpath:
+        if kind == "file":
+            self.client.delete_file(*remote.file_at())
+        elif not remote.relpath:
             self.client.delete_workspace(remote.workspace)
-        elif kind == "file":
-            self.client.delete_file(remote.workspace, remote.relpath)
         else:
             for name in self._files_under(remote):
                 self.client.delete_file(remote.workspace, name)
@@ -452,9 +481,13 @@ class InstrumentTransport(BlockingTransport):
         """Upload one local file (absolute path) to a file of a workspace, replacing it unless ``overwrite=False``."""
         local = _local(localpath, must_exist=True)
         remote = RemotePath.parse(remotepath)
-        if not kwargs.get("overwrite", True) and self.path_exists(remote):
+        workspace, path = remote.file_at()
+        exists = self._kind(remote) == "file" if remote.in_workdir else self.path_exists(remote)
+        if exists and not kwargs.get("overwrite", True):
             raise FileExistsError(errno.EEXIST, "destination exists and overwrite is False", str(remote))
-        self.client.upload(remote.workspace, remote.file(), local)
+        if remote.in_workdir:
+            self.client.ensure_workspace(workspace)
+        self.client.upload(workspace, path, local)
 
     def puttree(self, localpath: TransportPath, remotepath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
         """Upload the contents of a local directory into ``remotepath`` (creating the workspace if it is the target)."""
@@ -484,8 +517,7 @@ class InstrumentTransport(BlockingTransport):
 
     def getfile(self, remotepath: TransportPath, localpath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
         """Download one file of a workspace to a local file (absolute path)."""
-        remote = RemotePath.parse(remotepath)
-        self.client.download(remote.workspace, remote.file(), _local(localpath))
+        self.client.download(*RemotePath.parse(remotepath).file_at(), _local(localpath))
 
     def gettree(self, remotepath: TransportPath, localpath: TransportPath, *args: t.Any, **kwargs: t.Any) -> None:
         """Download everything below a workspace directory into a local directory."""
@@ -561,9 +593,12 @@ class InstrumentTransport(BlockingTransport):
 
     def exec_command_wait_bytes(self, command: str, stdin: t.Any = None, workdir: TransportPath | None = None,
                                 **kwargs: t.Any) -> tuple[int, bytes, bytes]:
-        """Refuse: exit status 126 and a message on stderr, so callers report a failed command."""
-        self.logger.warning(f"refused to run {command!r}: {_NO_COMMANDS}")
-        return _REFUSED, b"", f"{_NO_COMMANDS} (asked for {command!r})\n".encode()
+        """Refuse with ``NotImplementedError``: AiiDA's sign of a transport without commands (as FirecREST's).
+
+        ``verdi computer test`` then skips its shell check, and ``RemoteData.get_size_on_disk``
+        falls back to file sizes, instead of reporting a failed command.
+        """
+        raise NotImplementedError(f"{_NO_COMMANDS} (asked for {command!r})")
 
 
 def _local(path: TransportPath, must_exist: bool = False) -> pathlib.Path:

@@ -16,7 +16,11 @@ from aiida_bigmap_al.instrument_bridge.scheduler import (
     InstrumentScheduler,
     job_info,
 )
-from aiida_bigmap_al.instrument_bridge.transport import InstrumentTokenError, InstrumentTransport
+from aiida_bigmap_al.instrument_bridge.transport import (
+    WORKDIR_WORKSPACE,
+    InstrumentTokenError,
+    InstrumentTransport,
+)
 
 from ..conftest import TOKEN, poll_job
 
@@ -100,9 +104,33 @@ def test_paths_that_leave_the_workspace_are_refused(transport, server, tmp_path)
         assert client.get("/workspaces/abcdtwo/files").json() == []
 
 
+def test_files_directly_in_the_work_directory_live_in_its_own_workspace(transport, server, tmp_path):
+    """What ``verdi computer test`` does in the work directory ``/``: put, check, get back, remove a file."""
+    local = tmp_path / "probe.txt"
+    local.write_text("probe")
+    assert transport.isdir("/tmpprobe") and not transport.isfile("/tmpprobe")  # nothing there: a shard level
+    transport.putfile(local, "/tmpprobe")
+    assert transport.isfile("/tmpprobe") and not transport.isdir("/tmpprobe")
+    assert transport.get_attribute("/tmpprobe").st_size == len("probe")
+    with pytest.raises(FileExistsError):
+        transport.putfile(local, "/tmpprobe", overwrite=False)
+    transport.getfile("/tmpprobe", tmp_path / "back.txt")
+    assert (tmp_path / "back.txt").read_text() == "probe"
+    with server.client() as client:
+        assert [e["path"] for e in client.get(f"/workspaces/{WORKDIR_WORKSPACE}/files").json()] == ["tmpprobe"]
+    transport.copy("/tmpprobe", "/tmpcopy")
+    transport.remove("/tmpprobe")
+    transport.rmtree("/tmpcopy")
+    assert not transport.isfile("/tmpprobe") and not transport.isfile("/tmpcopy")
+    with pytest.raises(FileNotFoundError):
+        transport.remove("/tmpprobe")
+    with pytest.raises(PermissionError, match="above the workspaces"):  # the shard levels below stay directories
+        transport.putfile(local, "/ab/tmpprobe")
+
+
 def test_the_transport_runs_no_commands(transport):
-    retval, stdout, stderr = transport.exec_command_wait("rm -rf /")
-    assert retval == 126 and stdout == "" and "runs no commands" in stderr
+    with pytest.raises(NotImplementedError, match=r"runs no commands .*'rm -rf /'"):
+        transport.exec_command_wait("rm -rf /")  # AiiDA's sign of a transport without a shell
     with pytest.raises(NotImplementedError):
         transport.gotocomputer_command("/ab/cd/ef")
     with pytest.raises(OSError, match="symbolic links"):

@@ -14,6 +14,7 @@ import time
 from click.testing import CliRunner
 
 from aiida_bigmap_al.cli import main
+from aiida_bigmap_al.instrument_bridge.transport import WORKDIR_WORKSPACE
 
 VERDI = pathlib.Path(sys.executable).parent / "verdi"
 
@@ -29,6 +30,17 @@ def _verdi_computer_test(profile, name, *options) -> tuple[str, float]:
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr, time.monotonic() - start
+
+
+def test_verdi_computer_test_passes_on_a_registered_instrument(aiida_profile, server, token_file):
+    _register("rig-verdi", server, token_file)
+    output, _ = _verdi_computer_test(aiida_profile, "rig-verdi", "--print-traceback")
+    assert "all 6 tests succeeded" in output, output
+    assert "Creating and deleting temporary file... [OK]" in output
+    assert "Determining remote user name... [OK]: conductivity-rig-1" in output
+    assert "Skipped, remote command execution is not implemented" in output  # no shell on an instrument
+    with server.client() as client:  # the check's file went to the work directory's workspace, and is gone again
+        assert client.get(f"/workspaces/{WORKDIR_WORKSPACE}/files").json() == []
 
 
 def test_verdi_computer_test_names_a_refused_token(aiida_profile, server, tmp_path):
