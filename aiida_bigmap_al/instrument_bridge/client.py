@@ -223,6 +223,10 @@ class InstrumentClient:
 
     # --- workspaces and files ---------------------------------------------------------------
 
+    def workspaces(self) -> list[dict[str, t.Any]]:
+        """Every workspace of the server: ``[{"workspace", "created_at": ISO|None, "job_id": str|None}]``, by name."""
+        return self._request("GET", "/workspaces", "list workspaces").json()
+
     def ensure_workspace(self, name: str) -> dict[str, t.Any]:
         """Create workspace ``name`` if missing: ``{"workspace", "created", "job_id"}``."""
         return self._request("PUT", self._workspace(name), f"create workspace {name!r}").json()

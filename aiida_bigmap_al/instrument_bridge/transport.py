@@ -205,7 +205,7 @@ class RemotePath:
 
     @property
     def in_workdir(self) -> bool:
-        """A name directly in the work directory ``/``: a shard directory, or a file kept in :data:`WORKDIR_WORKSPACE`."""
+        """A name directly in the work directory ``/``: a shard directory, or a file in :data:`WORKDIR_WORKSPACE`."""
         return len(self.parts) == 1
 
     def file_at(self) -> tuple[str, str]:
@@ -396,10 +396,11 @@ class InstrumentTransport(BlockingTransport):
         return self._kind(RemotePath.parse(path)) == "file"
 
     def listdir(self, path: TransportPath = ".", pattern: str | None = None) -> list[str]:
-        """Names in a workspace directory; the shard levels cannot be listed (the server lists no workspaces)."""
+        """Names in a workspace directory; the shard levels are not listed (see ``client.workspaces()``)."""
         remote = RemotePath.parse(path)
         if remote.is_shard:
-            raise PermissionError(errno.EACCES, "an instrument server does not list its workspaces", str(remote))
+            raise PermissionError(errno.EACCES, "the levels above the workspaces are not listed "
+                                  "(GET /workspaces lists the workspaces)", str(remote))
         if self._kind(remote) != "dir":
             raise FileNotFoundError(errno.ENOENT, "no such directory on the instrument server", str(remote))
         skip = len(remote.relpath) + 1 if remote.relpath else 0

@@ -98,7 +98,7 @@ def test_inline_submission_makes_its_own_workspace(client):
 @pytest.mark.parametrize(
     ("method", "path"),
     [("get", "/methods"), ("get", "/jobs"), ("post", "/jobs"), ("get", "/jobs/x"), ("post", "/jobs/x/cancel"),
-     ("post", "/workspaces"), ("put", "/workspaces/w"), ("get", "/workspaces/w"), ("delete", "/workspaces/w"),
+     ("get", "/workspaces"), ("post", "/workspaces"), ("put", "/workspaces/w"), ("get", "/workspaces/w"), ("delete", "/workspaces/w"),
      ("get", "/workspaces/w/files"), ("put", "/workspaces/w/files/a"), ("get", "/workspaces/w/files/a"),
      ("delete", "/workspaces/w/files/a"), ("post", "/emulators/cell/fault")],
 )
@@ -264,3 +264,32 @@ def test_methods_describe_the_parameters(client):
     assert set(methods) == {"conductivity", "slow"}
     assert methods["conductivity"]["parameters"]["c"]["max"] == 2.2
     assert [s["name"] for s in methods["conductivity"]["steps"]] == ["prepare", "fill", "equilibrate", "measure", "clean"]
+
+
+def test_list_workspaces(server, client):
+    from aiida_bigmap_al.instrument_bridge.client import InstrumentClient
+    from aiida_bigmap_al.instrument_bridge.server.jobs import utc_now
+
+    before = utc_now()
+    with_job = _workspace(client, "calc-list-a")
+    client.put(f"/workspaces/{with_job}/files/request.json", content=json.dumps(REQUEST).encode())
+    job = client.post("/jobs", json={"workspace": with_job, "request_file": "request.json"}).json()
+    without_job = client.post("/workspaces").json()["workspace"]
+    after = utc_now()
+    (server.instrument.workspaces.root / "made-by-hand").mkdir()  # e.g. before the server recorded creation times
+
+    listing = client.get("/workspaces")
+    assert listing.status_code == 200
+    entries = {entry["workspace"]: entry for entry in listing.json()}
+    assert [entry["workspace"] for entry in listing.json()] == sorted(entries)
+    assert set(entries[with_job]) == {"workspace", "created_at", "job_id"}
+    assert entries[with_job]["job_id"] == job["id"] and entries[without_job]["job_id"] is None
+    assert before <= entries[with_job]["created_at"] <= entries[without_job]["created_at"] <= after
+    assert entries["made-by-hand"] == {"workspace": "made-by-hand", "created_at": None, "job_id": None}
+    assert not any(name.startswith(".") for name in entries)  # the server's own bookkeeping is no workspace
+
+    with InstrumentClient(server.url, TOKEN) as instrument_client:  # the AiiDA side's client says the same
+        assert instrument_client.workspaces() == listing.json()
+    poll_job(client, job["id"], FINAL)
+    assert client.delete(f"/workspaces/{without_job}").status_code == 204
+    assert without_job not in {entry["workspace"] for entry in client.get("/workspaces").json()}

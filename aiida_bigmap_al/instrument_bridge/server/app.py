@@ -48,6 +48,12 @@ GET      ``/methods``                                  -> 200 ``{"<method>": {"d
                                                        integer", "min", "max", "default", "unit",
                                                        "description"}}, "steps": [{"name", "action",
                                                        "always"}], "result": {template}}}``
+GET      ``/workspaces``                               -> 200 ``[{"workspace": "<name>", "created_at":
+                                                       ISO|null, "job_id": str|null}]`` sorted by name;
+                                                       ``created_at`` is null for a workspace whose
+                                                       creation was not recorded (made by hand or by an
+                                                       older server), ``job_id`` the job submitted from
+                                                       it (null: none was)
 POST     ``/workspaces``                               no body. -> 201 ``{"workspace": "<new name>",
                                                        "created": true, "job_id": null}``
 PUT      ``/workspaces/{workspace}``                   no body; name ``[A-Za-z0-9][A-Za-z0-9._-]{0,127}``.
@@ -255,6 +261,12 @@ def _workspace_info(rig: Instrument, name: str, created: bool | None = None) -> 
 
 
 def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth: list) -> None:
+    @app.get("/workspaces", dependencies=auth)
+    def list_workspaces() -> list[dict[str, Any]]:
+        jobs = {job.workspace: job.id for job in reversed(rig.jobs())}  # the first job of each workspace wins
+        return [{"workspace": name, "created_at": rig.workspaces.created_at(name), "job_id": jobs.get(name)}
+                for name in rig.workspaces.names()]
+
     @app.post("/workspaces", dependencies=auth, status_code=201)
     def new_workspace() -> dict[str, Any]:
         name, created = rig.workspaces.create()

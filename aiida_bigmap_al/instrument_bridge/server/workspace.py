@@ -9,6 +9,12 @@ way to read or overwrite other files:
   empty or ``.`` components, backslashes or NUL characters (400);
 * no component of the path may be a symbolic link, and the resolved path must lie inside the
   workspace (403), so a link planted in a workspace cannot lead out of it.
+
+When a workspace is created, its creation time is recorded in ``<root>/.created/<name>``: outside
+every workspace (no client can overwrite it) and under a name that is no workspace name (it
+starts with a dot). Linux keeps no creation time a program can read, and a directory's
+modification time changes with every file added. A workspace made otherwise (by hand, or by a
+server older than this record) has no creation time.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ import re
 import shutil
 import uuid
 
+from .jobs import utc_now
+
 __all__ = ["NAME_PATTERN", "PathRefused", "WorkspaceNotFound", "Workspaces"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME = re.compile(NAME_PATTERN)
+#: Directory (under the root) of the creation times; its leading dot keeps it out of the workspace names.
+_CREATED = ".created"
 
 
 class PathRefused(ValueError):
@@ -44,6 +54,8 @@ class Workspaces:
         self.root = pathlib.Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
+        self._created = self.root / _CREATED
+        self._created.mkdir(exist_ok=True)
 
     def _checked_name(self, name: str) -> str:
         if not _NAME.match(name) or name in (".", ".."):
@@ -58,7 +70,21 @@ class Workspaces:
             raise PathRefused(f"workspace {name!r} is a symbolic link", status=403)
         created = not path.exists()
         path.mkdir(exist_ok=True)
+        if created:
+            (self._created / name).write_text(utc_now())
         return name, created
+
+    def names(self) -> list[str]:
+        """The names of all workspaces, sorted (symbolic links and stray files are none)."""
+        return sorted(entry.name for entry in self.root.iterdir()
+                      if _NAME.match(entry.name) and entry.is_dir() and not entry.is_symlink())
+
+    def created_at(self, name: str) -> str | None:
+        """When workspace ``name`` was created (ISO 8601 UTC), or None if that was not recorded."""
+        try:
+            return (self._created / self._checked_name(name)).read_text().strip() or None
+        except FileNotFoundError:
+            return None
 
     def directory(self, name: str) -> pathlib.Path:
         """The directory of an existing workspace."""
@@ -133,3 +159,4 @@ class Workspaces:
     def delete(self, name: str) -> None:
         """Remove a workspace and everything in it."""
         shutil.rmtree(self.directory(name))
+        (self._created / name).unlink(missing_ok=True)
