@@ -1,5 +1,6 @@
 """``bigmap-al campaign run SPEC.yaml``: a campaign from a file, and clear errors for bad files."""
 
+import pathlib
 import re
 
 import pytest
@@ -83,3 +84,9 @@ def test_initial_data_without_rows_at_the_campaign_temperatures_is_a_clear_error
     result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
     assert result.exit_code == 1
     assert "has no measurements at the campaign's temperatures [293.15]" in result.output
+
+
+@pytest.mark.parametrize("example", sorted((pathlib.Path(__file__).parents[1] / "examples" / "campaigns").glob("*.yaml")),
+                         ids=lambda path: path.name)
+def test_every_example_campaign_file_is_valid(example):
+    assert load_spec(example).budget >= 1
