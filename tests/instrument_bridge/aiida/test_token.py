@@ -86,3 +86,39 @@ def test_a_missing_token_file_pauses_the_experiment_at_once(instrument, server, 
     status = process.node.process_status
     assert "cannot read the instrument token file" in status and str(token_file) in status
     assert f"bigmap-al instrument register {registration.computer.label}" in status
+
+
+def test_a_token_refused_while_the_job_waits_on_the_rig_keeps_the_measurement(instrument, server, tmp_path):
+    """A token changed while the experiment is queued: paused at the next poll, its job kept; play collects it."""
+    token_file = tmp_path / "lab.token"
+    token_file.write_text(TOKEN)
+    registration = instrument(server.url, token_file=token_file)
+    runner = get_manager().get_runner()
+    process = instantiate_process(runner, ExperimentCalcJob, code=registration.code, suggestion=_suggestion())
+    node = process.node
+
+    async def drive(client, blocker):
+        task = asyncio.ensure_future(process.step_until_terminated())
+        try:
+            deadline = time.monotonic() + 60
+            while node.get_job_id() is None:  # submitted: it waits behind the blocker
+                assert time.monotonic() < deadline and not task.done()
+                await asyncio.sleep(0.05)
+            token_file.write_text("rotated-elsewhere-0123456789")
+            await _until_paused(process, task, PAUSED_WITHIN)
+            assert "refused the bearer token" in node.process_status
+            assert client.get(f"/jobs/{node.get_job_id()}").json()["state"] == "queued"  # not abandoned
+
+            client.post(f"/jobs/{blocker['id']}/cancel")
+            token_file.write_text(TOKEN)
+            process.play()
+            await asyncio.wait_for(task, timeout=120)
+        finally:
+            if not task.done():
+                task.cancel()
+
+    with server.client() as client:
+        blocker = client.post("/jobs", json={"method": "hold", "parameters": {"seconds": 300}}).json()
+        runner.loop.run_until_complete(drive(client, blocker))
+    assert node.is_finished_ok, node.exit_message
+    assert [job["state"] for job in _jobs_of(server, node)] == ["done"]
