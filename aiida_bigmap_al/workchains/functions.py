@@ -20,8 +20,8 @@ from ..schemas import FomData, Measurement, Origin
 from ..space import SearchSpace
 from . import records
 
-__all__ = ["append_measurements", "assemble_dataset", "candidate_points", "fit_model", "initial_design",
-           "label_order", "replay_measurement", "suggest", "summarize"]
+__all__ = ["append_measurements", "assemble_dataset", "candidate_points", "fit_model", "fitted_model",
+           "initial_design", "label_order", "replay_measurement", "suggest", "summarize"]
 
 #: Relative tolerance when matching a suggestion against the rows of a pool.
 _MATCH_RTOL = 1e-9
@@ -65,7 +65,8 @@ def initial_design(space: Dict, settings: Dict, candidates: ArrayData | None = N
     return {f"suggestion_{i}": _document(row, space_) for i, row in enumerate(rows)}
 
 
-def _model(space_, strategy_, seed, rows):
+def fitted_model(space_, strategy_, seed, rows):
+    """The strategy's model fitted on dataset rows, with its X and y: how every step rebuilds a model."""
     names, bounds = records.features(space_)
     conditions = {} if "T" in names else {"temperature": records.temperatures(space_)[0]}
     X, y = records.rows_to_arrays(rows, space_)
@@ -77,7 +78,7 @@ def fit_model(dataset: Dict, space: Dict, strategy: Dict, seed: Int) -> Dict:
     """Fit the strategy's model on a dataset: model version n for dataset version n."""
     space_ = SearchSpace.from_dict(space.get_dict())
     strategy_ = Strategy.model_validate(strategy.get_dict())
-    model, X, y = _model(space_, strategy_, seed.value, dataset["rows"])
+    model, X, y = fitted_model(space_, strategy_, seed.value, dataset["rows"])
     fitted = model.predict_mean(X)
     return Dict({
         "version": dataset["version"],
@@ -98,7 +99,7 @@ def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
     """Propose a batch from the model, aware of the suggestions still being measured."""
     space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
     strategy_ = Strategy.model_validate(model["strategy"])
-    fitted, X, y = _model(space_, strategy_, model["seed"], dataset["rows"])
+    fitted, X, y = fitted_model(space_, strategy_, model["seed"], dataset["rows"])
     X_candidates = candidate_points(space_, settings_, candidates)
     X_pending = np.array([_row(node.get_dict(), space_) for node in pending.values()])
     taken = [*_matches(X_candidates, X), *_matches(X_candidates, X_pending)]

@@ -62,7 +62,7 @@ def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
         raise ValueError(f"model {model.uuid} was fitted on dataset {model['training_data']}, "
                          f"not on {dataset.uuid}")
     space_ = SearchSpace.from_dict(space.get_dict())
-    fitted, _, _ = functions._model(space_, Strategy.model_validate(model["strategy"]),
+    fitted, _, _ = functions.fitted_model(space_, Strategy.model_validate(model["strategy"]),
                                     model["seed"], dataset["rows"])
     sample = space_.sample(n_candidates.value, seed=seed.value, method="sobol")
     per_temperature = []
