@@ -10,7 +10,9 @@ at least 3.6x. This benchmark measures it end to end over the real bridge:
   method gets an extra step that waits ``--duration`` wall-clock seconds (the other, emulated
   steps run at 1/1000 of device time), so every measurement takes the same time;
 * each server registered in a new embedded profile (SQLite + ZeroMQ) in a temporary
-  ``AIIDA_PATH``, as the computer and code ``bench_rig_<i>-experiment@bench_rig_<i>``;
+  ``AIIDA_PATH``, as the computer and code ``bench_rig_<i>-experiment@bench_rig_<i>``; with
+  ``--storage postgresql`` the profile is the scale-up one instead, PostgreSQL storage in a new
+  database (dropped afterwards) and the RabbitMQ broker, both on 127.0.0.1;
 * the same ``ActiveLearningWorkChain`` (same budget, seed, strategy and candidates) with
   ``methods.instruments`` = the first n instruments, for each n of ``--instruments``: one lane
   per instrument keeps it busy, all lanes share one learner.
@@ -59,7 +61,8 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 
-from supervision import end_process, environment, exit_on_sigterm, stop_daemon, verdi
+from supervision import (create_database, drop_database, end_process, environment, exit_on_sigterm,
+                         postgresql_rabbitmq_profile, stop_daemon, verdi)
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 VENV_PYTHON = REPOSITORY / ".venv" / "bin" / "python"
@@ -97,6 +100,9 @@ def parse_arguments(argv=None):
                              "child process finished (default 0.1).")
     parser.add_argument("--engine", choices=("daemon", "run"), default="daemon",
                         help="Submit the campaigns to a daemon (default) or run them in the worker process.")
+    parser.add_argument("--storage", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="The profile: embedded (SQLite + ZeroMQ, default) or PostgreSQL + RabbitMQ "
+                             "on 127.0.0.1 (the scale-up path).")
     parser.add_argument("--workers", type=int,
                         help="Daemon workers (default: the largest number of --instruments).")
     parser.add_argument("--timeout", type=float, default=1800,
@@ -155,11 +161,14 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     deadline = time.monotonic() + arguments.timeout
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bigmap-al-parallel-"))
-    servers, child = [], None
+    servers, child, database = [], None, None
     try:
         token = write_token(workdir)
         servers = start_servers(workdir, max(arguments.instruments), arguments.duration, token, deadline)
-        (workdir / PLAN).write_text(json.dumps({"servers": [server.url for server in servers]}))
+        if arguments.storage == "postgresql":
+            database = create_database()
+        (workdir / PLAN).write_text(json.dumps({"servers": [server.url for server in servers],
+                                                "database": database}))
         child = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).resolve()), *argv,
                                   "--worker-dir", str(workdir)], env=environment(workdir))
         status = child.wait(timeout=max(deadline - time.monotonic(), 1))
@@ -184,6 +193,8 @@ def main(argv=None) -> int:
         stop_daemon(workdir)
         for server in servers:
             server.stop()
+        if database is not None:
+            drop_database(database)
         shutil.rmtree(workdir, ignore_errors=True)
     return finish(figures, arguments)
 
@@ -308,8 +319,8 @@ def report(figures: dict) -> str:
     settings = figures["settings"]
     lines = [f"campaign of {settings['budget']} measurements of {settings['duration_s']:g} s each "
              f"({settings['strategy']}, {settings['n_candidates']} candidates, seed {settings['seed']}, "
-             f"poll every {settings['poll_interval_s']:g} s), engine: {settings['engine']}; untimed warm-up "
-             f"campaign first ({figures['warmup_wall_s']:.1f} s)",
+             f"poll every {settings['poll_interval_s']:g} s), engine: {settings['engine']}, "
+             f"storage: {settings['storage']}; untimed warm-up campaign first ({figures['warmup_wall_s']:.1f} s)",
              f"{'n':>3s}{'wall s':>9s}{'speedup':>9s}{'ideal s':>9s}{'start s':>9s}{'gap s':>8s}"
              f"{'tail s':>8s}{'exp s':>8s}{'busy':>7s}  measurements per instrument"]
     for n, c in figures["campaigns"].items():
@@ -342,19 +353,21 @@ def worker(arguments) -> int:
     if pathlib.Path(os.environ.get("AIIDA_PATH", "")).resolve() != arguments.worker_dir.resolve():
         raise SystemExit("--worker-dir is set by the benchmark itself; run the script without it")
     plan = json.loads((arguments.worker_dir / PLAN).read_text())
-    figures = benchmark(arguments, plan["servers"])
+    figures = benchmark(arguments, plan["servers"], plan["database"])
     (arguments.worker_dir / FIGURES).write_text(json.dumps(figures))
     return 0
 
 
-def benchmark(arguments, urls: list[str]) -> dict:
-    """The campaign on each number of instruments, on a new embedded profile."""
+def benchmark(arguments, urls: list[str], database: str | None) -> dict:
+    """The campaign on each number of instruments, on a new profile (embedded, or on ``database``)."""
     from aiida.manage.configuration import load_profile
 
     from aiida_bigmap_al.profile import ensure_embedded_profile
 
-    profile = ensure_embedded_profile()
-    load_profile(profile.name, allow_switch=True)
+    if database is None:
+        load_profile(ensure_embedded_profile().name, allow_switch=True)
+    else:
+        load_profile(postgresql_rabbitmq_profile(arguments.worker_dir, database), allow_switch=True)
     codes = register_instruments(arguments, urls)
     if arguments.engine == "daemon":
         verdi(arguments.worker_dir, "daemon", "start", str(arguments.workers), "--timeout", "60")
@@ -552,6 +565,7 @@ def summarize(arguments, campaigns: dict) -> dict:
                 "poll_interval_s": arguments.poll_interval, "safe_interval_s": arguments.safe_interval,
                 "runner_poll_s": arguments.runner_poll if arguments.engine == "run" else None,
                 "engine": arguments.engine if arguments.engine == "run" else f"daemon ({arguments.workers} workers)",
+                "storage": "SQLite + ZeroMQ" if arguments.storage == "sqlite" else "PostgreSQL + RabbitMQ",
                 "device_time_scale": DEVICE_TIME_SCALE}
     return {"wall_s": wall, "speedup": speedup, "targets": targets, "settings": settings, "campaigns": campaigns}
 

@@ -14,8 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
-__all__ = ["end_process", "environment", "exit_on_sigterm", "stop_daemon", "verdi"]
+#: The PostgreSQL server of the machine (trust authentication for ``postgres``).
+POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+__all__ = ["create_database", "drop_database", "end_process", "environment", "exit_on_sigterm",
+           "postgresql_rabbitmq_profile", "stop_daemon", "verdi"]
 
 
 def exit_on_sigterm(*_):
@@ -98,3 +103,32 @@ def _alive(pid: int) -> bool:
     with contextlib.suppress(OSError):  # Linux: the state is the field after "(command)"
         return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     return True
+
+
+def create_database() -> str:
+    """A new, empty PostgreSQL database for a benchmark's profile; returns its name."""
+    import psycopg  # aiida-core's PostgreSQL driver, so in the project's environment
+
+    name = f"bigmap_al_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name} TEMPLATE template0")
+    return name
+
+
+def drop_database(name: str) -> None:
+    """Drop a database made by :func:`create_database` (its connections are closed first)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def postgresql_rabbitmq_profile(workdir: pathlib.Path, database: str, name: str = "bench") -> str:
+    """Create the default profile ``name`` of ``workdir``: PostgreSQL storage in ``database``, the
+    RabbitMQ broker; the README's scale-up path, with the same ``verdi profile setup`` command."""
+    verdi(workdir, "profile", "setup", "core.psql_dos", "--non-interactive", "--profile-name", name,
+          "--email", "bench@example.org", "--first-name", "Bench", "--last-name", "Mark",
+          "--institution", "BIG-MAP", "--broker", "core.rabbitmq", "--database-hostname", "127.0.0.1",
+          "--database-username", "postgres", "--database-password", "", "--database-name", database,
+          "--repository-uri", (workdir / "repository").as_uri(), "--set-as-default")
+    return name
