@@ -5,9 +5,19 @@
 fits one surrogate over (r, c, T) on every formulation of FILE (the FZJ format; without FILE the
 built-in data set) at all of its temperatures, and runs ``OneShotWorkChain`` (``bigmap.one_shot``)
 on the active profile: per temperature, the K best distinct formulations by predicted mean, with
-their uncertainty, next to the best measured one. The last line is ``pk=N``; ``verdi process show
-N`` lists the model and the suggestions node a lab can be handed. All ten FZJ temperatures take
-about a minute on two cores (the GP is fitted on 849 averaged rows).
+their uncertainty, next to the best measured one. Each proposal is its own suggestion node,
+printed with its label (``T_<K>_rank_<n>``, e.g. ``T_298_15_rank_1``) and pk: hand that node to a
+measurement as its ``suggestion`` input and the measurement's provenance reaches back to the model::
+
+    verdi shell
+    >>> from aiida.engine import submit
+    >>> builder = CalculationFactory("bigmap.simulation").get_builder()  # or "bigmap.experiment"
+    >>> builder.code, builder.suggestion = load_code("bigmap-sim@localhost"), load_node(PK)
+    >>> submit(builder)
+
+The last line is ``pk=N``; ``verdi process show N`` lists the model, the ranked summary
+(``suggestions``) and the proposals. All ten FZJ temperatures take about a minute on two cores
+(the GP is fitted on 849 averaged rows).
 """
 
 import argparse
@@ -29,19 +39,22 @@ def arguments():
     return parser.parse_args()
 
 
-def table(suggestions):
-    """Rows of text: per temperature the ranked proposals; the best measured one beside the first."""
+def table(suggestions, proposals):
+    """Rows of text: per temperature the ranked proposals with the label and pk of their node;
+    the best measured one beside the first."""
     unit = suggestions["unit"]
     lines = [f"{'T/°C':>5} {'rank':>4} {'r':>6} {'c/(mol/kg)':>10} {'predicted/' + unit:>16} "
-             f"{'± std':>6}   best measured/{unit} at (r, c)"]
+             f"{'± std':>6} {'suggestion node (label, pk)':>28}   best measured/{unit} at (r, c)"]
     for entry in suggestions["per_temperature"]:
         best = entry["measured_best"]
-        for rank, s in enumerate(entry["ranked"], 1):
+        for rank, item in enumerate(entry["ranked"], 1):
+            s = proposals[item["label"]]
             measured = (f"{best['value']:.3f} at ({best['r']:.3f}, {best['c']:.3f})"
                         if best and rank == 1 else "")
             lines.append(f"{entry['temperature'] - 273.15:5.0f} {rank:4d} {s['variables']['r']:6.3f} "
                          f"{s['variables']['c']:10.3f} {s['predicted_mean']:16.3f} "
-                         f"{s['predicted_std']:6.3f}   {measured}".rstrip())
+                         f"{s['predicted_std']:6.3f} {item['label']:>21} {s.pk:6d}   "
+                         f"{measured}".rstrip())
     return lines
 
 
@@ -58,7 +71,8 @@ def main():
         k=orm.Int(args.k),
     )
     if node.is_finished_ok:
-        print("\n".join(table(node.outputs.suggestions)))
+        print("\n".join(table(node.outputs.suggestions, node.outputs.proposals)))
+        print("measure one: a SimulationCalcJob or ExperimentCalcJob with suggestion=load_node(pk)")
     else:
         print(f"OneShotWorkChain failed [{node.exit_status}]: {node.exit_message}")
     print(f"pk={node.pk}")

@@ -3,7 +3,13 @@
 The BIG-MAP demonstrator ended its campaign on the FZJ data with a one-shot step: a surrogate over
 (r, c, T) fitted on every measurement, asked in full exploitation mode (its predicted mean alone)
 for the hypothetical top formulations at each temperature from -30 to 60 °C. This workchain does
-that, leaving the provenance dataset --fit_model--> model --propose_top--> suggestions.
+that, leaving the provenance dataset --fit_model--> model --propose_top--> proposals.
+
+Each proposal is its own ``Dict`` node, a suggestion document (:func:`.records.suggestion_document`)
+like the ones an active-learning campaign makes, so it can be given as the ``suggestion`` input of
+``SimulationCalcJob`` or ``ExperimentCalcJob`` and the measurement links back to the model that
+proposed it. They are the ``proposals`` outputs, labelled by temperature and rank (see
+:func:`proposal_label`); the ``suggestions`` output is the ranked summary that names them.
 
 Exploitation alone would return k copies of one optimum (a dense candidate set has many points
 near the arg max), which tells a lab nothing new after the first: the ranked list therefore keeps
@@ -22,7 +28,7 @@ from ..learning import STRATEGIES, Strategy
 from ..space import SearchSpace
 from . import functions, records
 
-__all__ = ["OneShotWorkChain", "distinct_top", "propose_top"]
+__all__ = ["OneShotWorkChain", "distinct_top", "proposal_label", "propose_top"]
 
 #: The acquisition of a one-shot proposal: the predicted mean, nothing for exploration.
 ACQUISITION = "exploit"
@@ -30,6 +36,15 @@ ACQUISITION = "exploit"
 #: The default surrogate: a GP on top of the Landesfeind 2019 law, which carries the strong
 #: temperature dependence that a stationary kernel alone extrapolates poorly.
 DEFAULT_STRATEGY = STRATEGIES["gp-prior-exploit"]
+
+
+def proposal_label(temperature: float, rank: int) -> str:
+    """``T_298_15_rank_1``: the output label of the ``rank``-th (from 1) proposal at ``temperature`` K.
+
+    The temperature, to 0.01 K, rather than its index, so that the label of a proposal does not
+    change when a temperature is added to or removed from the space.
+    """
+    return f"T_{temperature:.2f}_rank_{rank}".replace(".", "_")
 
 
 def distinct_top(unit_points, means, k: int, min_distance: float) -> list[int]:
@@ -52,8 +67,12 @@ def distinct_top(unit_points, means, k: int, min_distance: float) -> list[int]:
 
 @calcfunction
 def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
-                n_candidates: orm.Int, min_distance: orm.Float, seed: orm.Int) -> orm.Dict | ExitCode:
+                n_candidates: orm.Int, min_distance: orm.Float, seed: orm.Int) -> dict | ExitCode:
     """Per temperature of ``space``, the ``k`` distinct Sobol candidates with the highest predicted mean.
+
+    Returns ``proposals`` (one suggestion document per candidate, labelled by
+    :func:`proposal_label`) and ``suggestions``, the summary that ranks them by label and UUID
+    beside the best measured row, so that no document is stored twice.
 
     The model is rebuilt from its strategy, seed and training data (deterministic, as in
     :func:`.functions.suggest`), so ``dataset`` must be the one ``model`` was fitted on.
@@ -65,7 +84,7 @@ def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
     fitted, _, _ = functions.fitted_model(space_, Strategy.model_validate(model["strategy"]),
                                     model["seed"], dataset["rows"])
     sample = space_.sample(n_candidates.value, seed=seed.value, method="sobol")
-    per_temperature = []
+    per_temperature, proposals = [], {}
     for temperature in records.temperatures(space_):
         ranked = _ranked(fitted, space_, sample, temperature, k.value, min_distance.value,
                          model["version"])
@@ -73,11 +92,29 @@ def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
             return ExitCode(310, f"only {len(ranked)} of {n_candidates.value} candidates at "
                                  f"{temperature} K are at least {min_distance.value} apart; "
                                  f"asked for k = {k.value}")
-        per_temperature.append({"temperature": temperature, "ranked": ranked,
+        nodes = _labelled(ranked, temperature)
+        proposals.update(nodes)
+        per_temperature.append({"temperature": temperature,
+                                "ranked": [{"label": label, "uuid": node.uuid}
+                                           for label, node in nodes.items()],
                                 "measured_best": _measured_best(dataset["rows"], temperature)})
-    return orm.Dict({"acquisition": ACQUISITION, "unit": records.UNIT, "k": k.value,
-                     "min_distance": min_distance.value, "n_candidates": n_candidates.value,
-                     "model_version": model["version"], "per_temperature": per_temperature})
+    summary = orm.Dict({"acquisition": ACQUISITION, "unit": records.UNIT, "k": k.value,
+                        "min_distance": min_distance.value, "n_candidates": n_candidates.value,
+                        "model_version": model["version"], "per_temperature": per_temperature})
+    return {"suggestions": summary, "proposals": proposals}
+
+
+def _labelled(documents, temperature):
+    """``{label: Dict}`` of the ranked suggestion documents at one temperature, best first.
+
+    The node's own label is its output label too, so it reads the same in ``verdi node show``.
+    """
+    nodes = {}
+    for rank, document in enumerate(documents, 1):
+        label = proposal_label(temperature, rank)
+        nodes[label] = orm.Dict(document)
+        nodes[label].label = label
+    return nodes
 
 
 def _ranked(fitted, space_, sample, temperature, k, min_distance, version):
@@ -99,6 +136,15 @@ def _measured_best(rows, temperature):
         return None
     best = max(here, key=lambda row: row["value"])
     return {"r": best["r"], "c": best["c"], "value": best["value"]}
+
+
+def _top_line(entry, top):
+    """One temperature's best proposal (node ``top``) beside the best measured row, for the report."""
+    best = entry["measured_best"]
+    measured = f"; best measured {best['value']:.3f}" if best else ""
+    return (f"T={entry['temperature']:.2f} K: top predicted {top['predicted_mean']:.3f} "
+            f"± {top['predicted_std']:.3f} {records.UNIT} at r={top['variables']['r']:.3f}, "
+            f"c={top['variables']['c']:.3f} mol/kg ({top.label}, pk {top.pk}){measured}")
 
 
 class OneShotWorkChain(WorkChain):
@@ -127,7 +173,12 @@ class OneShotWorkChain(WorkChain):
 
         spec.output("model", valid_type=orm.Dict, help="The fitted model (`functions.fit_model`).")
         spec.output("suggestions", valid_type=orm.Dict,
-                    help="Per temperature, the ranked suggestion documents and the best measured row.")
+                    help="Per temperature, the ranked proposals (`label` and `uuid` of each) and the "
+                         "best measured row.")
+        spec.output_namespace("proposals", valid_type=orm.Dict, dynamic=True,
+                              help="One suggestion document per proposal, labelled `T_<K>_rank_<n>` "
+                                   "(e.g. `T_298_15_rank_1`, the best at 298.15 K): the `suggestion` "
+                                   "input of a SimulationCalcJob or ExperimentCalcJob.")
 
         spec.exit_code(300, "ERROR_INVALID_CONFIGURATION", message="Invalid configuration: {reason}")
         spec.exit_code(301, "ERROR_EMPTY_DATASET",
@@ -142,6 +193,7 @@ class OneShotWorkChain(WorkChain):
             space = SearchSpace.from_dict(self.inputs.space.get_dict())
             self._check_strategy(space)
             self._check_sizes(space)
+            self._check_labels(space)
             records.check_rows(self.inputs.dataset["rows"], space)
         except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
             return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=records.one_line(error))
@@ -160,14 +212,11 @@ class OneShotWorkChain(WorkChain):
             metadata={"call_link_label": "propose_top"})
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_TOO_FEW_CANDIDATES.format(reason=node.exit_message)
-        suggestions = node.outputs.result
+        suggestions, proposals = node.outputs.suggestions, dict(node.outputs.proposals)
         self.out("suggestions", suggestions)
+        self.out("proposals", proposals)
         for entry in suggestions["per_temperature"]:
-            top, best = entry["ranked"][0], entry["measured_best"]
-            measured = f"; best measured {best['value']:.3f}" if best else ""
-            self.report(f"T={entry['temperature']:.2f} K: top predicted {top['predicted_mean']:.3f} "
-                        f"± {top['predicted_std']:.3f} {records.UNIT} at r={top['variables']['r']:.3f}, "
-                        f"c={top['variables']['c']:.3f} mol/kg{measured}")
+            self.report(_top_line(entry, proposals[entry["ranked"][0]["label"]]))
 
     # --- validation helpers --------------------------------------------------------------------
 
@@ -191,3 +240,17 @@ class OneShotWorkChain(WorkChain):
         if not 0.0 <= self.inputs.min_distance.value < diagonal:
             raise ValueError(f"`min_distance` must be in [0, {diagonal:.3f}) (the unit cube's "
                              f"diagonal), got {self.inputs.min_distance.value}")
+
+    @staticmethod
+    def _check_labels(space):
+        """Every temperature gives its proposals valid labels of their own (see `proposal_label`)."""
+        seen = {}
+        for temperature in records.temperatures(space):
+            if temperature <= 0:
+                raise ValueError(f"the space's temperatures are in K and must be above 0, "
+                                 f"got {temperature}")
+            label = proposal_label(temperature, 1)
+            if label in seen:
+                raise ValueError(f"temperatures {seen[label]} and {temperature} K are the same to "
+                                 f"0.01 K: their proposals would share the label {label!r}")
+            seen[label] = temperature

@@ -1,17 +1,21 @@
-"""OneShotWorkChain on the FZJ data: distinct, ranked, in-space proposals close to the measured best."""
+"""OneShotWorkChain on the FZJ data: distinct, ranked, in-space proposals close to the measured best,
+each a suggestion node that a SimulationCalcJob can measure."""
 
 import numpy as np
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_bigmap_al.calcjobs import SimulationCalcJob
 from aiida_bigmap_al.datasets import ConductivityData, load_fzj
 from aiida_bigmap_al.learning import STRATEGIES
 from aiida_bigmap_al.space import fzj_space
 from aiida_bigmap_al.workchains import OneShotWorkChain
-from aiida_bigmap_al.workchains.one_shot import distinct_top
+from aiida_bigmap_al.workchains.one_shot import distinct_top, proposal_label
 from aiida_bigmap_al.workchains.records import dataset_from
 from aiida_bigmap_al.workchains.records import formulation_point
+
+from .test_simulation_campaign import simulator_code  # noqa: F401 (fixture)
 
 #: -20, 20 and 60 °C: the span of the demonstrator's range, and few enough rows (255) that the GP
 #: fits in seconds; all ten temperatures take about a minute (see examples/one_shot_fzj.py).
@@ -80,6 +84,17 @@ def test_distinct_top_keeps_the_best_far_enough_apart():
     assert distinct_top(points, means, 5, 1.0) == [0, 3]  # fewer than asked: no more room
 
 
+def test_proposal_label_names_temperature_to_a_hundredth_and_rank_from_one():
+    assert proposal_label(298.15, 1) == "T_298_15_rank_1"
+    assert proposal_label(253.149999, 10) == "T_253_15_rank_10"
+    assert proposal_label(300, 2) == "T_300_00_rank_2"
+
+
+def ranked_documents(campaign, entry):
+    """The suggestion documents of one temperature's summary entry, best first, found by label."""
+    return [campaign.outputs.proposals[item["label"]].get_dict() for item in entry["ranked"]]
+
+
 # --- the workchain -------------------------------------------------------------------------------
 
 
@@ -89,7 +104,7 @@ def test_proposals_are_k_distinct_ranked_in_space_and_near_the_measured_best(cam
     entries = suggestions["per_temperature"]
     assert [entry["temperature"] for entry in entries] == TEMPERATURES
     for entry in entries:
-        ranked = entry["ranked"]
+        ranked = ranked_documents(campaign, entry)
         points = np.array([[s["variables"]["r"], s["variables"]["c"]] for s in ranked])
         means = np.array([s["predicted_mean"] for s in ranked])
         assert len(ranked) == K
@@ -120,7 +135,8 @@ def test_provenance_dataset_fit_model_propose_top_suggestions(campaign):
     qb.append(orm.Dict, with_incoming="fit", project="*", tag="model")
     qb.append(orm.CalcFunctionNode, with_incoming="model", tag="propose",
               filters={"attributes.process_label": "propose_top"})
-    qb.append(orm.Dict, with_incoming="propose", project="*", tag="suggestions")
+    qb.append(orm.Dict, with_incoming="propose", project="*", tag="suggestions",
+              edge_filters={"label": "suggestions"})
     (dataset, model, suggestions), = qb.all()
     assert dataset.uuid == campaign.inputs.dataset.uuid
     assert model.uuid == campaign.outputs.model.uuid
@@ -129,6 +145,53 @@ def test_provenance_dataset_fit_model_propose_top_suggestions(campaign):
     propose = suggestions.creator
     assert propose.inputs.dataset.uuid == dataset.uuid
     assert suggestions["model_version"] == model["version"] == dataset["version"]
+
+
+def test_each_proposal_is_a_labelled_suggestion_node_made_by_propose_top_from_the_model(campaign):
+    proposals, model = campaign.outputs.proposals, campaign.outputs.model
+    summary = campaign.outputs.suggestions
+    expected = [proposal_label(T, rank) for T in TEMPERATURES for rank in range(1, K + 1)]
+    assert sorted(proposals) == sorted(expected)
+    propose = summary.creator
+    assert propose.process_label == "propose_top" and propose.inputs.model.uuid == model.uuid
+    made = propose.base.links.get_outgoing(link_label_filter="proposals__%").all()
+    assert {link.link_label for link in made} == {f"proposals__{label}" for label in expected}
+    for entry in summary["per_temperature"]:
+        # The summary ranks the nodes by label and UUID and copies none of their documents.
+        assert [item["label"] for item in entry["ranked"]] == [
+            proposal_label(entry["temperature"], rank) for rank in range(1, K + 1)]
+        assert all(set(item) == {"label", "uuid"} for item in entry["ranked"])
+        nodes = [proposals[item["label"]] for item in entry["ranked"]]
+        assert [node.uuid for node in nodes] == [item["uuid"] for item in entry["ranked"]]
+        assert [node.label for node in nodes] == [item["label"] for item in entry["ranked"]]
+        assert all(node.creator.uuid == propose.uuid for node in nodes)
+        means = [node["predicted_mean"] for node in nodes]
+        assert means == sorted(means, reverse=True)
+        for node in nodes:
+            assert node["temperature"] == {"value": entry["temperature"], "unit": "K"}
+            assert node["acquisition"] == "exploit" and node["model_version"] == model["version"]
+            assert node["acquisition_score"] == node["predicted_mean"]
+            assert node["predicted_std"] > 0 and node["unit"] == "mS/cm"
+
+
+def test_a_proposal_is_measured_by_a_simulation_whose_provenance_reaches_the_model(
+        campaign, simulator_code):  # noqa: F811
+    label = proposal_label(293.15, 1)
+    suggestion = campaign.outputs.proposals[label]
+    results, job = run_get_node(SimulationCalcJob, code=simulator_code, suggestion=suggestion)
+    assert job.is_finished_ok, job.exit_message
+    measurement = results["measurement"]
+    assert measurement["formulation"] == suggestion["formulation"]
+    assert measurement["temperature"] == suggestion["temperature"]
+    assert measurement["fom_data"]["value"] > 0
+    assert measurement["fom_data"]["origin"] == {"origin": "simulation"}
+    # measurement <- job <- suggestion <- propose_top <- model, recorded in the graph:
+    assert measurement.creator.uuid == job.uuid and job.inputs.suggestion.uuid == suggestion.uuid
+    assert suggestion.creator.inputs.model.uuid == campaign.outputs.model.uuid
+    qb = orm.QueryBuilder()
+    qb.append(orm.Dict, filters={"uuid": measurement.uuid}, tag="measurement")
+    qb.append(orm.Dict, with_descendants="measurement", filters={"uuid": campaign.outputs.model.uuid})
+    assert qb.count() == 1
 
 
 def ucb_strategy():
@@ -142,6 +205,11 @@ def ucb_strategy():
     ({"space": lambda: orm.Dict(fzj_space(temperature_variable=True).to_dict())},
      "needs a 'temperature' condition"),
     ({"k": lambda: orm.Int(0)}, "`k` must be at least 1"),
+    ({"space": lambda: orm.Dict(fzj_space(temperatures=[293.15, 293.151]).to_dict())},
+     "temperatures 293.15 and 293.151 K are the same to 0.01 K: their proposals would share the "
+     "label 'T_293_15_rank_1'"),
+    ({"space": lambda: orm.Dict(fzj_space(temperatures=[0.0, 293.15]).to_dict())},
+     "temperatures are in K and must be above 0, got 0.0"),
     ({"min_distance": lambda: orm.Float(2.0)}, "`min_distance` must be in [0, 1.414)"),
     ({"space": lambda: orm.Dict(fzj_space(temperatures=[293.15]).to_dict())},
      "dataset row 0 is at 253.15 K, outside the space's temperatures [293.15, 293.15] K"),
