@@ -9,6 +9,8 @@ The benchmark makes its own embedded-style profile (SQLite storage, ZeroMQ broke
 ``verdi presto --use-zeromq``) in a temporary ``AIIDA_PATH``, runs one campaign in this process
 with ``run`` and one submitted to a daemon started with ``verdi daemon start`` in that
 ``AIIDA_PATH``, and then stops the daemon and deletes the folder, also when something fails.
+With ``--storage postgresql`` the profile is the scale-up one instead: PostgreSQL storage in a
+new database (dropped afterwards) and the RabbitMQ broker, both on 127.0.0.1.
 
 Seconds per iteration are read from the provenance graph: iteration k spans from the
 ``append_measurements`` of iteration k-1 to that of iteration k (fit + suggest + measure +
@@ -35,14 +37,15 @@ import sys
 import tempfile
 import time
 
-from supervision import end_process, environment, exit_on_sigterm, stop_daemon, verdi
+from supervision import (create_database, drop_database, end_process, environment, exit_on_sigterm,
+                         postgresql_rabbitmq_profile, stop_daemon, verdi)
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 FZJ_CSV = REPOSITORY.parent / "shared" / "data" / "fzj_conductivity" / "HTE_dataset_PC_EMC_EC_LiPF6.csv"
 TARGET_SECONDS = 2.0
 TEMPERATURE = 293.15
-#: File in the temporary folder through which the worker hands its figures to the supervisor.
-FIGURES = "figures.json"
+#: Files in the temporary folder: the worker's figures, and the database the supervisor made.
+FIGURES, DATABASE = "figures.json", "database.txt"
 #: The steps of one iteration, as calcfunction process labels.
 STEPS = ("fit_model", "suggest", "replay_measurement", "append_measurements")
 
@@ -56,6 +59,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--sqlite-journal", choices=("as-created", "wal"), default="as-created",
                         help="SQLite journal of the profile: as the embedded profile creates it (default), or "
                              "switched to write-ahead logging (WAL) before the campaigns, to compare.")
+    parser.add_argument("--storage", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="The profile: embedded (SQLite + ZeroMQ, default) or PostgreSQL + RabbitMQ "
+                             "on 127.0.0.1 (the scale-up path).")
     parser.add_argument("--timeout", type=float, default=600, help="Seconds to wait for the daemon's campaign.")
     parser.add_argument("--json", dest="json_path", type=pathlib.Path, help="Write the figures to this JSON file.")
     parser.add_argument("--worker-dir", type=pathlib.Path, help=argparse.SUPPRESS)  # set by the supervisor
@@ -79,8 +85,11 @@ def main(argv=None) -> int:
         return worker(arguments)
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bigmap-al-overhead-"))
-    child = None
+    child, database = None, None
     try:
+        if arguments.storage == "postgresql":
+            database = create_database()
+            (workdir / DATABASE).write_text(database)
         child = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).resolve()), *argv,
                                   "--worker-dir", str(workdir)], env=environment(workdir))
         if (status := child.wait()) != 0:
@@ -90,6 +99,8 @@ def main(argv=None) -> int:
     finally:
         end_process(child)
         stop_daemon(workdir)
+        if database is not None:
+            drop_database(database)
         shutil.rmtree(workdir, ignore_errors=True)
     print(report(figures))
     if arguments.json_path is not None:
@@ -111,13 +122,18 @@ def worker(arguments) -> int:
 
 
 def benchmark(arguments) -> dict:
-    """Both campaigns on a new embedded profile in the (not yet used) ``AIIDA_PATH``."""
-    from aiida.manage.configuration import load_profile
+    """Both campaigns on a new profile in the (not yet used) ``AIIDA_PATH``."""
+    from aiida.manage.configuration import get_config, load_profile
 
     from aiida_bigmap_al.profile import ensure_embedded_profile
 
-    profile = ensure_embedded_profile()
-    journal = sqlite_journal(profile, "wal" if arguments.sqlite_journal == "wal" else None)
+    database = arguments.worker_dir / DATABASE
+    if database.is_file():
+        profile = get_config().get_profile(postgresql_rabbitmq_profile(arguments.worker_dir, database.read_text()))
+        journal = None
+    else:
+        profile = ensure_embedded_profile()
+        journal = sqlite_journal(profile, "wal" if arguments.sqlite_journal == "wal" else None)
     load_profile(profile.name, allow_switch=True)
     inputs, source = campaign_inputs(arguments)
     figures = {"iterations": arguments.iterations, "strategy": arguments.strategy, "data": source,
@@ -228,11 +244,16 @@ def figures_of(node, wall: float) -> dict:
     }
 
 
+def _journal(profile: dict) -> str:
+    mode = profile["sqlite_journal_mode"]
+    return f" (journal mode {mode})" if mode else ""
+
+
 def report(figures: dict) -> str:
     lines = [f"engine overhead per active-learning iteration ({figures['iterations']} iterations, "
              f"{figures['strategy']}, replayed {figures['data']})",
-             f"profile: {figures['profile']['storage']} storage (journal mode "
-             f"{figures['profile']['sqlite_journal_mode']}), {figures['profile']['broker']} broker",
+             f"profile: {figures['profile']['storage']} storage{_journal(figures['profile'])}, "
+             f"{figures['profile']['broker']} broker",
              f"{'mode':8s}{'median':>9s}{'mean':>9s}{'max':>9s}{'wall/it':>9s}   "
              + "  ".join(f"{label}" for label in STEPS) + "  bookkeeping"]
     for mode, f in figures["modes"].items():
