@@ -163,10 +163,13 @@ def replay_measurement(suggestion: Dict, table: ArrayData) -> Dict | ExitCode:
 
     The instant measurement method: it replays measured values, e.g. the FZJ data set, so that
     a workchain campaign on that data makes the same decisions as the pure-Python benchmark.
+    The table's columns are r, c (and T); the suggestion's variables are read by name, because
+    PostgreSQL's JSONB storage does not keep the order of a document's keys.
     """
     document = suggestion.get_dict()
     X, y = table.get_array("X"), table.get_array("y")
-    point = [*document["variables"].values(), document["temperature"]["value"]][: X.shape[1]]
+    variables = document["variables"]
+    point = [variables["r"], variables["c"], document["temperature"]["value"]][: X.shape[1]]
     rows = _matches(X, [point])
     if not rows:
         return ExitCode(300, f"no row of table {table.uuid} matches the suggestion {point}")

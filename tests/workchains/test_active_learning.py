@@ -146,3 +146,17 @@ def test_initial_data_at_another_temperature_is_refused_naming_the_row(aiida_pro
     _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=start))
     assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
     assert "dataset row 0 is at 273.15 K" in node.exit_message
+
+
+def test_replay_reads_the_suggestion_by_variable_name_not_key_order(aiida_profile, pool):
+    # PostgreSQL's JSONB returns a document's keys sorted ("c" before "r"), not as written.
+    from aiida_bigmap_al.workchains.functions import replay_measurement
+    from aiida_bigmap_al.workchains.records import suggestion_document
+
+    X, y = pool
+    document = suggestion_document({"r": float(X[5, 0]), "c": float(X[5, 1])}, T)
+    document["variables"] = {"c": document["variables"]["c"], "r": document["variables"]["r"]}
+    table = orm.ArrayData({"X": np.column_stack([X, np.full(len(X), T)]), "y": y})
+    result, node = replay_measurement.run_get_node(orm.Dict(document), table)
+    assert node.is_finished_ok, node.exit_message
+    assert result["fom_data"]["value"] == pytest.approx(y[5])
