@@ -129,7 +129,8 @@ def benchmark(arguments) -> dict:
 
     database = arguments.worker_dir / DATABASE
     if database.is_file():
-        profile = get_config().get_profile(postgresql_rabbitmq_profile(arguments.worker_dir, database.read_text()))
+        name = postgresql_rabbitmq_profile(arguments.worker_dir, database.read_text())
+        profile = get_config().get_profile(name)
         journal = None
     else:
         profile = ensure_embedded_profile()
