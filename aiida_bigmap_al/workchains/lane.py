@@ -4,7 +4,8 @@ A WorkChain step waits for everything it launched, so one loop cannot react when
 instruments finishes. Instead the campaign launches one lane per instrument; each lane loops
 suggest -> measure -> record on its own instrument. The lanes share the campaign's data through
 an AiiDA ``Group``: suggestions and measurements are added to it, and a suggestion's extra
-``status`` says whether it is ``pending``, ``measured`` or ``failed``. Each ``suggest`` takes as
+``status`` says whether it is ``pending``, ``measured``, ``failed`` or ``withdrawn`` (see
+:meth:`InstrumentLaneWorkChain._over_budget`). Each ``suggest`` takes as
 inputs the measurements and the pending suggestions that exist at that moment, so the provenance
 graph records exactly what the shared learner saw.
 """
@@ -125,9 +126,25 @@ class InstrumentLaneWorkChain(WorkChain):
         outputs = functions.suggest(model, dataset, self.inputs.space,
                                     orm.Dict({**settings, "batch_size": 1}), **pool,
                                     **{f"pending_{i}": node for i, node in enumerate(pending)})
-        self.ctx.suggestion = outputs.get("suggestion_0")
-        if self.ctx.suggestion is None:
+        suggestion = outputs.get("suggestion_0")
+        if suggestion is None:
             self.report("no candidate is left: the lane stops")
             return
-        self.ctx.suggestion.base.extras.set(STATUS, "pending")
-        self.ctx.group.add_nodes(self.ctx.suggestion)
+        suggestion.base.extras.set(STATUS, "pending")
+        self.ctx.group.add_nodes(suggestion)
+        if self._over_budget(start, settings["budget"]):
+            suggestion.base.extras.set(STATUS, "withdrawn")
+            self.report("another lane took the last of the budget meanwhile: suggestion withdrawn, the lane stops")
+            return
+        self.ctx.suggestion = suggestion
+
+    def _over_budget(self, start, budget):
+        """Whether the campaign, with this lane's new pending suggestion, exceeds its budget.
+
+        Lanes fit and suggest concurrently, so another lane may have registered a suggestion
+        after this one read the state. Each lane registers first and counts again afterwards:
+        of two lanes racing for the last measurement, the one that counts second sees both and
+        withdraws, so the budget is never exceeded (at worst both withdraw, one short of it).
+        """
+        measured, pending = campaign_state(self.ctx.group)
+        return len(start["rows"]) + len(measured) + len(pending) > budget
