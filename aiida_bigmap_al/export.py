@@ -24,7 +24,6 @@ import h5py
 import numpy as np
 from aiida import orm
 from aiida.common.exceptions import NotExistent
-from aiida.common.links import LinkType
 
 from . import __version__
 from .schemas import Temperature
@@ -116,11 +115,11 @@ def _units(node, value_unit):
 
 
 def _measuring_processes(node) -> dict[str, orm.ProcessNode]:
-    """Suggestion UUID -> the process the campaign called to measure it."""
+    """Suggestion UUID -> the process that measured it: called by the campaign, or by its lanes."""
     found = {}
-    for call in node.base.links.get_outgoing(link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK)).all():
-        for link in call.node.base.links.get_incoming(link_label_filter=_SUGGESTION_LINK).all():
-            found[link.node.uuid] = call.node
+    for call in node.called_descendants:
+        for link in call.base.links.get_incoming(link_label_filter=_SUGGESTION_LINK).all():
+            found[link.node.uuid] = call
     return found
 
 
