@@ -124,8 +124,8 @@ def _measuring_processes(node) -> dict[str, orm.ProcessNode]:
 
 
 def _models(node) -> list[dict]:
-    """Every model the campaign fitted, in version order, with the UUID of its node."""
-    fits = [call for call in node.called if call.process_label == "fit_model" and call.is_finished_ok]
+    """Every model the campaign (or one of its lanes) fitted, in version order, with its node's UUID."""
+    fits = [call for call in node.called_descendants if call.process_label == "fit_model" and call.is_finished_ok]
     models = [{"uuid": fit.outputs.result.uuid, **fit.outputs.result.get_dict()} for fit in fits]
     return sorted(models, key=lambda model: model["version"])
 

@@ -37,6 +37,8 @@ def test_two_lanes_share_the_learner_and_the_budget(aiida_profile, simulator_cod
     record = campaign_record(node)
     statuses = [s["status"] for it in record["iterations"] for s in it["suggestions"]]
     assert statuses == ["measured"] * 6
+    fits = [c for lane in lanes for c in lane.called if c.process_label == "fit_model"]
+    assert len(record["models"]) == len(fits) >= 4  # the lanes' models, in the model history
 
 
 def start_dataset(points, temperature=298.15, value=5.0):
