@@ -125,6 +125,7 @@ class ActiveLearningWorkChain(WorkChain):
         self.ctx.iteration = 0
         self.ctx.history = []
         self.ctx.launched = 0
+        self.ctx.failed_suggestions = []
 
     def uses_lanes(self):
         return bool(self.ctx.instruments)
@@ -165,7 +166,7 @@ class ActiveLearningWorkChain(WorkChain):
 
     def gather_lanes(self):
         """The campaign's dataset: the start, then every measurement the lanes made, in order."""
-        measured, _ = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid))
+        measured = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid)).measured
         start = self.ctx.dataset
         if not measured and not start["rows"]:
             return self.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.format(
@@ -217,8 +218,9 @@ class ActiveLearningWorkChain(WorkChain):
         """A batch of suggestions, no larger than what is left of the budget."""
         settings = self._settings(batch_size=min(
             self.inputs.batch_size.value, self.inputs.budget.value - len(self.ctx.dataset["rows"])))
+        failed = {f"failed_{i}": node for i, node in enumerate(self.ctx.failed_suggestions)}
         self.ctx.suggestions = self._outputs_in_order(functions.suggest(
-            self.ctx.model, self.ctx.dataset, self.inputs.space, settings, **self._pool()))
+            self.ctx.model, self.ctx.dataset, self.inputs.space, settings, **self._pool(), **failed))
 
     def measure(self):
         """Measure every suggestion of the batch in parallel, each with the method the policy picks."""
@@ -244,6 +246,7 @@ class ActiveLearningWorkChain(WorkChain):
                 measured[f"measurement_{i}"] = node
             else:
                 failed.append(process)
+                self.ctx.failed_suggestions.append(process.inputs.suggestion)  # not to be suggested again
                 self.report(f"measurement {process.process_label}<{process.pk}> failed "
                             f"({process.exit_status}: {process.exit_message}); the campaign goes on")
         if not measured:

@@ -95,14 +95,24 @@ def fit_model(dataset: Dict, space: Dict, strategy: Dict, seed: Int) -> Dict:
 
 @calcfunction
 def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
-            candidates: ArrayData | None = None, **pending: Dict) -> dict:
-    """Propose a batch from the model, aware of the suggestions still being measured."""
+            candidates: ArrayData | None = None, **points: Dict) -> dict:
+    """Propose a batch from the model, aware of the suggestions still being measured.
+
+    ``points`` are suggestions labelled ``pending_<i>`` (being measured: the batch takes them
+    into account and does not repeat them) or ``failed_<i>`` (their measurement failed: they
+    are not suggested again, so a point that an instrument or a model cannot measure does not
+    come back for ever).
+    """
     space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
     strategy_ = Strategy.model_validate(model["strategy"])
     fitted, X, y = fitted_model(space_, strategy_, model["seed"], dataset["rows"])
     X_candidates = candidate_points(space_, settings_, candidates)
-    X_pending = np.array([_row(node.get_dict(), space_) for node in pending.values()])
-    taken = [*_matches(X_candidates, X), *_matches(X_candidates, X_pending)]
+    unknown = [label for label in points if not label.startswith(("pending_", "failed_"))]
+    if unknown:
+        raise ValueError(f"suggest takes points labelled pending_<i> or failed_<i>, not {unknown}")
+    X_pending, X_failed = (np.array([_row(node.get_dict(), space_) for label, node in points.items()
+                                     if label.startswith(prefix)]) for prefix in ("pending_", "failed_"))
+    taken = [*_matches(X_candidates, X), *_matches(X_candidates, X_pending), *_matches(X_candidates, X_failed)]
     k = min(settings_["batch_size"], len(X_candidates) - len(set(taken)))
     acquisition = strategy_.acquisition_function()
     proposals = propose(fitted, X, y, X_candidates, acquisition, k=k,

@@ -12,30 +12,41 @@ graph records exactly what the shared learner saw.
 
 from __future__ import annotations
 
+import typing as t
+
 from aiida import orm
 from aiida.engine import WorkChain, while_
 from aiida.plugins import CalculationFactory
 
 from . import functions
 
-__all__ = ["InstrumentLaneWorkChain", "campaign_state", "measured_values", "measurement_builder"]
+__all__ = ["CampaignState", "InstrumentLaneWorkChain", "campaign_state", "measured_values", "measurement_builder"]
+
+#: Failed measurements in a row after which a lane stops: its instrument (or model) is not working.
+MAX_FAILURES_IN_A_ROW = 3
 
 STATUS = "status"
 
 
-def campaign_state(group):
-    """The campaign so far: measured suggestions' measurements and pending suggestions, oldest first.
+class CampaignState(t.NamedTuple):
+    """What the lanes have done so far, oldest first: measurements, pending and failed suggestions."""
 
-    One query for the whole group (nodes with their extras), however long the campaign.
-    """
+    measured: list
+    pending: list
+    failed: list
+
+
+def campaign_state(group) -> CampaignState:
+    """The campaign so far, from one query for the whole group (nodes with their extras)."""
     query = orm.QueryBuilder().append(orm.Group, filters={"uuid": group.uuid}, tag="group")
     query.append(orm.Node, with_group="group", project=["*", "extras"], tag="node")
     query.order_by({"node": {"ctime": "asc"}})
     nodes = query.all()
     measured_uuids = {extras["measurement"] for _, extras in nodes if extras.get(STATUS) == "measured"}
-    measured = [node for node, _ in nodes if node.uuid in measured_uuids]
-    pending = [node for node, extras in nodes if extras.get(STATUS) == "pending"]
-    return measured, pending
+    return CampaignState(
+        measured=[node for node, _ in nodes if node.uuid in measured_uuids],
+        pending=[node for node, extras in nodes if extras.get(STATUS) == "pending"],
+        failed=[node for node, extras in nodes if extras.get(STATUS) == "failed"])
 
 
 def measured_values(dataset, measurements):
@@ -70,6 +81,8 @@ class InstrumentLaneWorkChain(WorkChain):
         spec.input("settings", valid_type=orm.Dict,
                    help="Seed, candidates, budget (the start's rows included) and optional stop_at.")
         spec.input("candidates", valid_type=orm.ArrayData, required=False)
+        spec.exit_code(320, "ERROR_INSTRUMENT_FAILING",
+                       message="The last {count} measurements on {code} failed: the lane stops.")
         spec.outline(
             cls.setup,
             while_(cls.should_continue)(
@@ -83,6 +96,7 @@ class InstrumentLaneWorkChain(WorkChain):
         self.ctx.group = orm.load_group(uuid=self.inputs.group.value)
         self.ctx.suggestion = self.inputs.first
         self.ctx.count = 0
+        self.ctx.failures_in_a_row = 0
 
     def should_continue(self):
         return self.ctx.suggestion is not None
@@ -94,21 +108,28 @@ class InstrumentLaneWorkChain(WorkChain):
             measurement_builder(self.inputs.code, self.ctx.suggestion, label)))
 
     def record(self):
-        """Mark the suggestion measured (with its measurement) or failed; the lane goes on."""
+        """Mark the suggestion measured (with its measurement) or failed; the lane goes on unless
+        its last :data:`MAX_FAILURES_IN_A_ROW` measurements all failed."""
         job, suggestion = self.ctx.job, self.ctx.suggestion
         if job.is_finished_ok and "measurement" in job.outputs:
             self.ctx.group.add_nodes(job.outputs.measurement)
             suggestion.base.extras.set_many({STATUS: "measured",
                                              "measurement": job.outputs.measurement.uuid})
-        else:
-            suggestion.base.extras.set(STATUS, "failed")
-            self.report(f"measurement {job.process_label}<{job.pk}> on {self.inputs.code.full_label} "
-                        f"failed ({job.exit_status}: {job.exit_message}); the lane goes on")
+            self.ctx.failures_in_a_row = 0
+            return None
+        suggestion.base.extras.set(STATUS, "failed")
+        self.ctx.failures_in_a_row += 1
+        self.report(f"measurement {job.process_label}<{job.pk}> on {self.inputs.code.full_label} "
+                    f"failed ({job.exit_status}: {job.exit_message})")
+        if self.ctx.failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+            return self.exit_codes.ERROR_INSTRUMENT_FAILING.format(
+                count=self.ctx.failures_in_a_row, code=self.inputs.code.full_label)
+        return None
 
     def suggest_next(self):
         """Fit on the start and every measurement so far; suggest one point, aware of the pending ones."""
         settings, start = self.inputs.settings.get_dict(), self.inputs.dataset
-        measured, pending = campaign_state(self.ctx.group)
+        measured, pending, failed = campaign_state(self.ctx.group)
         self.ctx.suggestion = None
         if len(start["rows"]) + len(measured) + len(pending) >= settings["budget"]:
             return
@@ -125,7 +146,8 @@ class InstrumentLaneWorkChain(WorkChain):
         pool = {"candidates": self.inputs.candidates} if "candidates" in self.inputs else {}
         outputs = functions.suggest(model, dataset, self.inputs.space,
                                     orm.Dict({**settings, "batch_size": 1}), **pool,
-                                    **{f"pending_{i}": node for i, node in enumerate(pending)})
+                                    **{f"pending_{i}": node for i, node in enumerate(pending)},
+                                    **{f"failed_{i}": node for i, node in enumerate(failed)})
         suggestion = outputs.get("suggestion_0")
         if suggestion is None:
             self.report("no candidate is left: the lane stops")
@@ -146,5 +168,5 @@ class InstrumentLaneWorkChain(WorkChain):
         of two lanes racing for the last measurement, the one that counts second sees both and
         withdraws, so the budget is never exceeded (at worst both withdraw, one short of it).
         """
-        measured, pending = campaign_state(self.ctx.group)
-        return len(start["rows"]) + len(measured) + len(pending) > budget
+        state = campaign_state(self.ctx.group)
+        return len(start["rows"]) + len(state.measured) + len(state.pending) > budget

@@ -69,3 +69,22 @@ def test_lanes_stop_once_a_measured_value_reaches_stop_at(aiida_profile, simulat
     _, node = run_get_node(ActiveLearningWorkChain, **inputs)
     assert node.is_finished_ok, node.exit_message
     assert len(node.outputs.dataset["rows"]) == 2  # each lane's first measurement, no more
+
+
+def test_lanes_do_not_retry_failed_points_and_stop_an_instrument_that_keeps_failing(
+        aiida_profile, simulator_code):  # noqa: F811
+    # At 243.15 K the Flores law turns negative at high salt: the model does not know that, and
+    # its favourite points there fail. A lane once retried the same failed point for ever.
+    inputs = campaign_inputs(simulator_code, [243.15], budget=6)
+    inputs["methods"] = {"instruments": {"sim_a": simulator_code, "sim_b": simulator_code}}
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs)
+    jobs = [job for lane in node.called if lane.process_class is InstrumentLaneWorkChain for job in lane.called
+            if job.process_label == "SimulationCalcJob"]
+    points = [(job.inputs.suggestion["variables"]["r"], job.inputs.suggestion["variables"]["c"]) for job in jobs]
+    assert any(not job.is_finished_ok for job in jobs), "expected out-of-range simulations here"
+    assert len(points) == len(set(points)), "a failed point was suggested again"
+    for lane in (c for c in node.called if c.process_class is InstrumentLaneWorkChain):
+        if not lane.is_finished_ok:
+            assert lane.exit_status == InstrumentLaneWorkChain.exit_codes.ERROR_INSTRUMENT_FAILING.status
+            lane_jobs = sorted((c for c in lane.called if c.process_label == "SimulationCalcJob"), key=lambda c: c.ctime)
+            assert not any(job.is_finished_ok for job in lane_jobs[-3:])
