@@ -96,7 +96,8 @@ def _suggestion_line(iteration, suggestion, variables, first):
     else:
         line += f"{'not measured':>21}"
     if first:
-        line += f" {iteration['best_so_far']:>11.3f}"
+        best = iteration['best_so_far']
+        line += f" {_MISSING:>11}" if best is None else f" {best:>11.3f}"
     if suggestion["status"] == "failed":
         line += f"  [exit {suggestion['exit_status']}: {suggestion['message']}]"
     return line.rstrip()

@@ -166,26 +166,37 @@ class ActiveLearningWorkChain(WorkChain):
 
     def gather_lanes(self):
         """The campaign's dataset: the start, then every measurement the lanes made, in order."""
-        measured = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid)).measured
+        state = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid))
         start = self.ctx.dataset
-        if not measured and not start["rows"]:
+        if not state.measured and not start["rows"]:
             return self.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.format(
                 count=len(self.ctx.get("lanes", [])), iteration="(all lanes)")
-        if measured:
-            self.ctx.dataset = functions.assemble_dataset(
-                self.inputs.space, start, **{f"measurement_{i}": node for i, node in enumerate(measured)})
-        values = lane.measured_values(start, measured)
-        rows = self.ctx.dataset["rows"]
-        for i, node in enumerate(measured, start=len(start["rows"])):
-            job = node.creator
-            self.ctx.history.append({
-                "iteration": i + 1 - len(start["rows"]), "lane": job.inputs.code.full_label,
-                "model_version": job.inputs.suggestion["model_version"],
-                "suggestions": [job.inputs.suggestion.uuid], "measured": [rows[i]], "failed": [],
-                "n_measurements": i + 1, "best_so_far": max(values[: i + 1])})
+        if state.measured:
+            self.ctx.dataset = functions.assemble_dataset(self.inputs.space, start, **{
+                f"measurement_{i}": node for i, node in enumerate(state.measured)})
+        self._record_lane_history(start, state)
         for node in self.ctx.get("lanes", []):
             if not node.is_finished_ok:
                 self.report(f"lane {node.pk} ended with [{node.exit_status}] {node.exit_message}")
+
+    def _record_lane_history(self, start, state):
+        """One history entry per measurement the lanes made, failed ones included, as they ended."""
+        ended = sorted([(node.ctime, node.creator, node) for node in state.measured]
+                       + [(job.mtime, job, None) for job in map(lane.measuring_job, state.failed)],
+                       key=lambda event: event[0])
+        rows = self.ctx.dataset["rows"]
+        n_rows = len(start["rows"])
+        values = lane.measured_values(start, state.measured)
+        for iteration, (_, job, measurement) in enumerate(ended, start=1):
+            n_rows += measurement is not None
+            self.ctx.history.append({
+                "iteration": iteration, "lane": job.inputs.code.full_label,
+                "model_version": job.inputs.suggestion["model_version"],
+                "suggestions": [job.inputs.suggestion.uuid],
+                "measured": [rows[n_rows - 1]] if measurement is not None else [],
+                "failed": [] if measurement is not None else [
+                    {"process": job.pk, "exit_status": job.exit_status, "message": job.exit_message}],
+                "n_measurements": n_rows, "best_so_far": max(values[:n_rows], default=None)})
 
     def needs_initial_design(self):
         return not self.ctx.dataset["rows"]

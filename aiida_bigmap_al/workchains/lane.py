@@ -20,7 +20,8 @@ from aiida.plugins import CalculationFactory
 
 from . import functions
 
-__all__ = ["CampaignState", "InstrumentLaneWorkChain", "campaign_state", "measured_values", "measurement_builder"]
+__all__ = ["CampaignState", "InstrumentLaneWorkChain", "campaign_state", "measured_values", "measurement_builder",
+           "measuring_job"]
 
 #: Failed measurements in a row after which a lane stops: its instrument (or model) is not working.
 MAX_FAILURES_IN_A_ROW = 3
@@ -47,6 +48,11 @@ def campaign_state(group) -> CampaignState:
         measured=[node for node, _ in nodes if node.uuid in measured_uuids],
         pending=[node for node, extras in nodes if extras.get(STATUS) == "pending"],
         failed=[node for node, extras in nodes if extras.get(STATUS) == "failed"])
+
+
+def measuring_job(suggestion):
+    """The calculation that measured (or tried to measure) a suggestion."""
+    return suggestion.base.links.get_outgoing(link_label_filter="suggestion").first().node
 
 
 def measured_values(dataset, measurements):

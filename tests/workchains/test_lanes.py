@@ -3,6 +3,7 @@
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_bigmap_al.analysis.history import format_table
 from aiida_bigmap_al.export import campaign_record
 from aiida_bigmap_al.workchains import ActiveLearningWorkChain
 from aiida_bigmap_al.workchains.lane import InstrumentLaneWorkChain
@@ -83,6 +84,11 @@ def test_lanes_do_not_retry_failed_points_and_stop_an_instrument_that_keeps_fail
     points = [(job.inputs.suggestion["variables"]["r"], job.inputs.suggestion["variables"]["c"]) for job in jobs]
     assert any(not job.is_finished_ok for job in jobs), "expected out-of-range simulations here"
     assert len(points) == len(set(points)), "a failed point was suggested again"
+    # `bigmap-al campaign show` lists every measurement of the lanes, the failed ones too.
+    record = campaign_record(node)
+    statuses = [s["status"] for it in record["iterations"] for s in it["suggestions"]]
+    assert sorted(statuses) == sorted("measured" if job.is_finished_ok else "failed" for job in jobs)
+    assert "FAILED" in format_table(record)
     for lane in (c for c in node.called if c.process_class is InstrumentLaneWorkChain):
         if not lane.is_finished_ok:
             assert lane.exit_status == InstrumentLaneWorkChain.exit_codes.ERROR_INSTRUMENT_FAILING.status
