@@ -285,6 +285,9 @@ class ActiveLearningWorkChain(WorkChain):
         for name in ("budget", "batch_size", "n_initial", "n_candidates"):
             if self.inputs[name].value < 1:
                 raise ValueError(f"`{name}` must be at least 1, got {self.inputs[name].value}")
+        if self.inputs.n_initial.value > self.inputs.budget.value:
+            raise ValueError(f"`n_initial` ({self.inputs.n_initial.value}) exceeds the `budget` "
+                             f"({self.inputs.budget.value}): the start alone would overspend it")
         if self.inputs.methods.policy.value not in POLICIES:
             raise ValueError(f"unknown policy {self.inputs.methods.policy.value!r}; use one of {POLICIES}")
 

@@ -160,3 +160,9 @@ def test_replay_reads_the_suggestion_by_variable_name_not_key_order(aiida_profil
     result, node = replay_measurement.run_get_node(orm.Dict(document), table)
     assert node.is_finished_ok, node.exit_message
     assert result["fom_data"]["value"] == pytest.approx(y[5])
+
+
+def test_a_start_larger_than_the_budget_is_refused(aiida_profile, pool):
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, budget=2, n_initial=orm.Int(4)))
+    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
+    assert "`n_initial` (4) exceeds the `budget` (2)" in node.exit_message
