@@ -15,9 +15,10 @@ from aiida.engine import CalcJobProcessSpec
 from aiida.orm import Dict, Float, to_aiida_type
 
 from ..electrolyte import from_formulation
-from ..schemas import Formulation, Temperature
+from ..schemas import FomData, Formulation, Measurement, Origin, Temperature
 
-__all__ = ("define_point_inputs", "describe_validation_error", "point_of", "validate_point_given")
+__all__ = ("define_point_inputs", "describe_validation_error", "measurement_at_point", "point_of",
+           "validate_point_given")
 
 
 def define_point_inputs(spec: CalcJobProcessSpec, measured_by: str) -> None:
@@ -60,6 +61,20 @@ def point_of(inputs: t.Any) -> tuple[Formulation, float]:
         temperature = Temperature.model_validate(suggestion["temperature"]).kelvin
         return Formulation.model_validate(suggestion["formulation"]), temperature
     return Formulation.model_validate(inputs["formulation"].get_dict()), float(inputs["temperature"].value)
+
+
+def measurement_at_point(inputs: t.Any, *, value: float, unit: str, origin: str, measurement_id: str,
+                         name: str) -> Measurement:
+    """The FINALES measurement of the point ``inputs`` name (see :func:`point_of`) with its value.
+
+    The point is the one requested (nominal), as in the campaign's search space, whoever measured it.
+    """
+    formulation, temperature = point_of(inputs)
+    kind = Origin(origin=origin)
+    return Measurement(formulation=formulation, temperature=Temperature(value=temperature, unit="K"),
+                       pending=False, kind=kind,
+                       fom_data=FomData(value=value, unit=unit, origin=kind, measurement_id=measurement_id,
+                                        name=name))
 
 
 def validate_point_given(inputs: t.Any, _: t.Any) -> str | None:

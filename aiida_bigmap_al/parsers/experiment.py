@@ -27,9 +27,9 @@ from aiida.engine import ExitCode
 from aiida.orm import Dict, SinglefileData
 from aiida.parsers import Parser
 
-from ..calcjobs.point import describe_validation_error, point_of
+from ..calcjobs.point import describe_validation_error, measurement_at_point
 from ..instrument_bridge.client import RAW_FILE, REQUEST_FILE, RESULT_FILE
-from ..schemas import FomData, Measurement, Origin, Temperature
+from ..schemas import Measurement
 
 __all__ = ("ExperimentParser",)
 
@@ -125,14 +125,6 @@ class ExperimentParser(Parser):
         The point is the one requested (nominal), as in the campaign's search space; the prepared
         composition and the measured temperature the rig reports stay in ``result.json``.
         """
-        experiment = Origin(origin="experiment")
-        formulation, temperature = point_of(self.node.inputs)
-        return Measurement(
-            formulation=formulation,
-            temperature=Temperature(value=temperature, unit="K"),
-            pending=False,
-            kind=experiment,
-            fom_data=FomData(value=value.value, unit=value.unit, origin=experiment,
-                             measurement_id=self.node.uuid, name=value.quantity),
-        )
+        return measurement_at_point(self.node.inputs, value=value.value, unit=value.unit, origin="experiment",
+                                    measurement_id=self.node.uuid, name=value.quantity)
 

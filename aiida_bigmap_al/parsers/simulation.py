@@ -16,9 +16,9 @@ from aiida.engine import ExitCode
 from aiida.orm import Dict
 from aiida_shell.parsers.shell import ShellParser
 
-from ..calcjobs.point import describe_validation_error, point_of
+from ..calcjobs.point import describe_validation_error, measurement_at_point
 from ..calcjobs.simulation import SimulationCalcJob
-from ..schemas import FomData, Measurement, Origin, Temperature
+from ..schemas import Measurement
 
 __all__ = ("SimulationParser",)
 
@@ -84,19 +84,6 @@ class SimulationParser(ShellParser):
         """The FINALES measurement of the job's own formulation and temperature, with the simulated value."""
         if result.conductivity is None:
             raise ValueError("the point is marked in range but has no conductivity")
-        simulation = Origin(origin="simulation")
-        formulation, temperature = point_of(self.node.inputs)
-        return Measurement(
-            formulation=formulation,
-            temperature=Temperature(value=temperature, unit="K"),
-            pending=False,
-            kind=simulation,
-            fom_data=FomData(
-                value=result.conductivity,
-                unit=unit,
-                origin=simulation,
-                measurement_id=self.node.uuid,
-                name=FOM_NAME,
-            ),
-        )
+        return measurement_at_point(self.node.inputs, value=result.conductivity, unit=unit, origin="simulation",
+                                    measurement_id=self.node.uuid, name=FOM_NAME)
 

@@ -16,7 +16,7 @@ from aiida.engine import ExitCode, calcfunction
 from aiida.orm import ArrayData, Dict, Int
 
 from ..learning import Strategy, initial_picks, propose
-from ..schemas import FomData, Measurement, Origin
+from ..calcjobs.point import measurement_at_point
 from ..space import SearchSpace
 from . import records
 
@@ -183,13 +183,10 @@ def replay_measurement(suggestion: Dict, table: ArrayData) -> Dict | ExitCode:
     rows = _matches(X, [point])
     if not rows:
         return ExitCode(300, f"no row of table {table.uuid} matches the suggestion {point}")
-    value = float(y[rows[0]])
-    origin = Origin(origin=table.base.attributes.get("origin", "experiment"))
-    measurement = Measurement(
-        formulation=document["formulation"], temperature=document["temperature"], pending=False,
-        kind=origin, fom_data=FomData(value=value, unit=records.UNIT, origin=origin,
-                                      measurement_id=f"{table.uuid}:{rows[0]}",
-                                      name="conductivity"))
+    measurement = measurement_at_point(
+        {"suggestion": suggestion}, value=float(y[rows[0]]), unit=records.UNIT,
+        origin=table.base.attributes.get("origin", "experiment"), measurement_id=f"{table.uuid}:{rows[0]}",
+        name="conductivity")
     return Dict(measurement.model_dump(mode="json"))
 
 
