@@ -3,7 +3,7 @@
 HTTP API (:mod:`.app`, documented there) -> job queue and worker (:mod:`.instrument`, job table
 in :mod:`.jobs`) -> orchestrator (:mod:`.orchestrator`) -> actions (:mod:`.actions`) -> drivers
 (:mod:`.drivers`, pyserial) -> devices, real or emulated (:mod:`..emulators`, started by
-:mod:`.emulation`). Each job writes ``result.json`` and one HDF5 file (:mod:`.hdf5log`) into its
+:mod:`.emulation`). Each job writes its result file and one HDF5 file (:mod:`.hdf5log`) into its
 workspace (:mod:`.workspace`). The rig is described by a YAML file (:mod:`.config`).
 
 Nothing in this package imports AiiDA: a lab PC may not have it. This ``__init__`` imports

@@ -1,5 +1,9 @@
 """HTTP API of the instrument server (FastAPI). The AiiDA transport and scheduler are written against it.
 
+Its paths, the job object, the body of ``POST /jobs`` and the files of a job's workspace are
+defined once, in :mod:`..protocol`, which both sides import; this docstring says what each
+endpoint answers. Below, REQUEST_FILE, RESULT_FILE and RAW_FILE stand for the protocol's file names.
+
 Start it with ``bigmap-al instrument serve RIG.yaml [--host 127.0.0.1] [--port N]``; it binds
 127.0.0.1 unless told otherwise. All bodies are JSON unless said otherwise; all timestamps are
 ISO 8601 UTC strings (``2025-01-31T12:00:00.000000+00:00``).
@@ -33,8 +37,8 @@ States: ``queued -> running -> done | failed | cancelled`` and ``queued -> cance
 one at a time, in submission order. ``done``, ``failed`` and ``cancelled`` are final. A job that
 was ``running`` when the server stopped is ``failed`` with message ``"interrupted by server
 restart"`` after the restart; it is never run again. When a job reaches a final state its
-workspace holds ``result.json`` (always) and ``raw.h5`` (if it started); see
-:mod:`.orchestrator` and :mod:`.hdf5log` for their content.
+workspace holds RESULT_FILE (always) and RAW_FILE (if it started); see
+:class:`..protocol.JobResult` and :mod:`.hdf5log` for their content.
 
 Endpoints
 ---------
@@ -75,7 +79,7 @@ DELETE   ``/workspaces/{workspace}/files/{path}``      -> 204; 409 once a job wa
 POST     ``/jobs``                                     either ``{"method": str, "parameters": {...},
                                                        "workspace": str (optional)}`` or
                                                        ``{"workspace": str, "request_file":
-                                                       "request.json"}`` (the file holds ``{"method",
+                                                       REQUEST_FILE}`` (the file holds ``{"method",
                                                        "parameters"}``). -> 201 job (queued); 200 job
                                                        when the same request was already submitted in
                                                        that workspace (idempotent retry: not measured
@@ -103,10 +107,10 @@ workspace with 403 (URL-encode the path as usual; the check applies to the decod
 Typical client (what the AiiDA side does)::
 
     PUT  /workspaces/<calc uuid>                         create the job's workspace
-    PUT  /workspaces/<calc uuid>/files/request.json      {"method": ..., "parameters": {...}}
-    POST /jobs {"workspace": "<calc uuid>", "request_file": "request.json"}   -> job id
+    PUT  /workspaces/<calc uuid>/files/REQUEST_FILE      {"method": ..., "parameters": {...}}
+    POST /jobs {"workspace": "<calc uuid>", "request_file": REQUEST_FILE}   -> job id
     GET  /jobs/<id>   until state is done | failed | cancelled
-    GET  /workspaces/<calc uuid>/files/result.json, .../raw.h5
+    GET  /workspaces/<calc uuid>/files/RESULT_FILE, .../RAW_FILE
 """
 
 from __future__ import annotations
@@ -120,39 +124,18 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from .. import protocol as api
+from ..protocol import Job, JobState, JobSubmission
 from .config import RigConfig
 from .instrument import Conflict, Instrument, JobNotFound
-from .jobs import Job, JobState
 from .validation import RequestError
 from .workspace import PathRefused, WorkspaceNotFound
 
 __all__ = ["create_app"]
 
 _MEDIA_TYPES = {".json": "application/json", ".h5": "application/x-hdf5", ".hdf5": "application/x-hdf5"}
-
-
-class SubmitBody(BaseModel):
-    """Body of ``POST /jobs``: an inline request, or a reference to a request file in a workspace."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    method: str | None = None
-    parameters: dict[str, Any] | None = None
-    workspace: str | None = None
-    request_file: str | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> SubmitBody:
-        if self.request_file is not None:
-            if self.method is not None or self.parameters is not None:
-                raise ValueError("give either 'method'/'parameters' or 'request_file', not both")
-            if self.workspace is None:
-                raise ValueError("'request_file' needs 'workspace'")
-        elif self.method is None:
-            raise ValueError("give 'method' (with 'parameters') or 'workspace' with 'request_file'")
-        return self
 
 
 class FaultBody(BaseModel):
@@ -198,7 +181,7 @@ def _auth_dependency(token: str):
         """Constant-time comparison of the bearer token."""
         if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+                status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token", headers={"WWW-Authenticate": api.AUTH_SCHEME}
             )
 
     return require_token
@@ -230,11 +213,11 @@ def create_app(config: RigConfig, instrument: Instrument | None = None) -> FastA
     _install_error_handlers(app)
     auth = [Depends(_auth_dependency(token))]
 
-    @app.get("/health")
+    @app.get(api.HEALTH_PATH)
     def health() -> dict[str, str]:
         return {"status": "ok", "instrument": config.instrument}
 
-    @app.get("/methods", dependencies=auth)
+    @app.get(api.METHODS_PATH, dependencies=auth)
     def methods() -> dict[str, Any]:
         return {
             name: {
@@ -261,40 +244,40 @@ def _workspace_info(rig: Instrument, name: str, created: bool | None = None) -> 
 
 
 def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth: list) -> None:
-    @app.get("/workspaces", dependencies=auth)
+    @app.get(api.WORKSPACES_PATH, dependencies=auth)
     def list_workspaces() -> list[dict[str, Any]]:
         jobs = {job.workspace: job.id for job in reversed(rig.jobs())}  # the first job of each workspace wins
         return [{"workspace": name, "created_at": rig.workspaces.created_at(name), "job_id": jobs.get(name)}
                 for name in rig.workspaces.names()]
 
-    @app.post("/workspaces", dependencies=auth, status_code=201)
+    @app.post(api.WORKSPACES_PATH, dependencies=auth, status_code=201)
     def new_workspace() -> dict[str, Any]:
         name, created = rig.workspaces.create()
         return _workspace_info(rig, name, created)
 
-    @app.put("/workspaces/{workspace}", dependencies=auth)
+    @app.put(api.WORKSPACE_PATH, dependencies=auth)
     def put_workspace(workspace: str, response: Response) -> dict[str, Any]:
         name, created = rig.workspaces.create(workspace)
         response.status_code = 201 if created else 200
         return _workspace_info(rig, name, created)
 
-    @app.get("/workspaces/{workspace}", dependencies=auth)
+    @app.get(api.WORKSPACE_PATH, dependencies=auth)
     def get_workspace(workspace: str) -> dict[str, Any]:
         files = rig.workspaces.list(workspace)
         return {**_workspace_info(rig, workspace), "files": files}
 
-    @app.delete("/workspaces/{workspace}", dependencies=auth, status_code=204)
+    @app.delete(api.WORKSPACE_PATH, dependencies=auth, status_code=204)
     def delete_workspace(workspace: str) -> Response:
         rig.workspaces.directory(workspace)
         rig.check_workspace_removable(workspace)
         rig.workspaces.delete(workspace)
         return Response(status_code=204)
 
-    @app.get("/workspaces/{workspace}/files", dependencies=auth)
+    @app.get(api.FILES_PATH, dependencies=auth)
     def list_files(workspace: str) -> list[dict[str, Any]]:
         return rig.workspaces.list(workspace)
 
-    @app.put("/workspaces/{workspace}/files/{path:path}", dependencies=auth, status_code=201)
+    @app.put(api.FILE_PATH, dependencies=auth, status_code=201)
     async def put_file(workspace: str, path: str, request: Request) -> dict[str, Any]:
         rig.workspaces.resolve(workspace, path)  # refuse bad paths before reading the body
         rig.check_files_writable(workspace)
@@ -302,12 +285,12 @@ def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth
         rig.workspaces.write(workspace, path, data)
         return {"path": path, "size": len(data)}
 
-    @app.get("/workspaces/{workspace}/files/{path:path}", dependencies=auth)
+    @app.get(api.FILE_PATH, dependencies=auth)
     def get_file(workspace: str, path: str) -> FileResponse:
         file = rig.workspaces.file(workspace, path)
         return FileResponse(file, media_type=_MEDIA_TYPES.get(file.suffix, "application/octet-stream"))
 
-    @app.delete("/workspaces/{workspace}/files/{path:path}", dependencies=auth, status_code=204)
+    @app.delete(api.FILE_PATH, dependencies=auth, status_code=204)
     def delete_file(workspace: str, path: str) -> Response:
         file = rig.workspaces.file(workspace, path)
         rig.check_files_writable(workspace)
@@ -330,8 +313,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 def _add_job_routes(app: FastAPI, rig: Instrument, auth: list) -> None:
-    @app.post("/jobs", dependencies=auth, response_model=Job)
-    def submit(body: SubmitBody, response: Response) -> Job:
+    @app.post(api.JOBS_PATH, dependencies=auth, response_model=Job)
+    def submit(body: JobSubmission, response: Response) -> Job:
         if body.request_file is not None:
             job, created = rig.submit_file(body.workspace, body.request_file)  # type: ignore[arg-type]
         else:
@@ -339,15 +322,15 @@ def _add_job_routes(app: FastAPI, rig: Instrument, auth: list) -> None:
         response.status_code = 201 if created else 200
         return job
 
-    @app.get("/jobs", dependencies=auth, response_model=list[Job])
+    @app.get(api.JOBS_PATH, dependencies=auth, response_model=list[Job])
     def list_jobs(state: JobState | None = None) -> list[Job]:
         return rig.jobs(state)
 
-    @app.get("/jobs/{job_id}", dependencies=auth, response_model=Job)
+    @app.get(api.JOB_PATH, dependencies=auth, response_model=Job)
     def get_job(job_id: str) -> Job:
         return rig.job(job_id)
 
-    @app.post("/jobs/{job_id}/cancel", dependencies=auth, response_model=Job)
+    @app.post(api.CANCEL_PATH, dependencies=auth, response_model=Job)
     def cancel(job_id: str, response: Response) -> Job:
         job = rig.cancel(job_id)
         response.status_code = 200 if job.terminal else 202

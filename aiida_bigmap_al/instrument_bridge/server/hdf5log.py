@@ -1,4 +1,4 @@
-"""One HDF5 file per job (``raw.h5``): what every action was asked, did, returned and said.
+"""One HDF5 file per job (``protocol.RAW_FILE``): what every action was asked, did, returned and said.
 
 Layout (all text attributes are UTF-8 strings; JSON where structured)::
 

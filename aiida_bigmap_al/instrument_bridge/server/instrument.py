@@ -8,33 +8,34 @@ can be used and tested directly::
         rig.wait(job.id)
 
 Start-up order: data directory and job table (jobs left ``running`` by a previous process are
-marked failed, with their ``result.json`` and HDF5 root updated), emulators, drivers (each device
+marked failed, with their result file and HDF5 root updated), emulators, drivers (each device
 must identify itself), then the worker. Jobs run in submission order (FIFO), one at a time.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import threading
 import time
 from typing import IO, Any
 
-from .config import RigConfig
+from pydantic import ValidationError
+
+from ..protocol import RAW_FILE, REQUEST_FILE, MeasurementRequest
+from .config import RigConfig, format_validation_error
 from .drivers import DRIVERS, LineDriver, TrafficLog
 from .emulation import RunningEmulator, start_emulators
 from .hdf5log import JobLog
 from .jobs import Job, JobState, JobStore, utc_now
-from .orchestrator import RAW_FILE, run_job, write_result
+from .orchestrator import run_job, write_result
 from .validation import RequestError, validate_request
 from .workspace import PathRefused, WorkspaceNotFound, Workspaces
 
-__all__ = ["REQUEST_FILE", "Conflict", "DataDirInUse", "Instrument", "JobNotFound"]
+__all__ = ["Conflict", "DataDirInUse", "Instrument", "JobNotFound"]
 
 LOGGER = logging.getLogger(__name__)
 
-REQUEST_FILE = "request.json"
 RESTART_MESSAGE = "interrupted by server restart"
 SHUTDOWN_MESSAGE = "the instrument server shut down during the job"
 
@@ -143,7 +144,7 @@ class Instrument:
         Without ``workspace`` a new one is made. A workspace holds at most one job: submitting
         the same request again into it returns the existing job (``created`` False), so a client
         that retries after a lost reply does not measure twice; a different request is a
-        :class:`Conflict`. The request is written to ``request.json`` in the workspace.
+        :class:`Conflict`. The request is written to the workspace's request file (unless it holds one).
         """
         store = self._require_store()
         validated, _ = validate_request(self.config, self.drivers, method, parameters)
@@ -157,25 +158,22 @@ class Instrument:
                 if existing.method == method and existing.parameters == validated:
                     return existing, False
                 raise Conflict(f"workspace {workspace!r} already belongs to job {existing.id} ({existing.state.value})")
-            request = {"method": method, "parameters": validated}
+            request = MeasurementRequest(method=method, parameters=validated)
             request_path = self.workspaces.resolve(workspace, REQUEST_FILE)
             if not request_path.exists():
-                self.workspaces.write(workspace, REQUEST_FILE, json.dumps(request, indent=2).encode())
+                self.workspaces.write(workspace, REQUEST_FILE, request.model_dump_json(indent=2).encode())
             job = store.add(Job(method=method, parameters=validated, workspace=workspace))
         self._wake.set()
         return job, True
 
     def submit_file(self, workspace: str, filename: str = REQUEST_FILE) -> tuple[Job, bool]:
-        """Submit the request stored in a workspace file (``{"method": ..., "parameters": {...}}``)."""
+        """Submit the :class:`~..protocol.MeasurementRequest` stored in a workspace file."""
         path = self.workspaces.file(workspace, filename)
         try:
-            request = json.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RequestError(f"{filename}: not valid JSON: {exc}") from None
-        if not isinstance(request, dict) or set(request) - {"method", "parameters"} or "method" not in request:
-            got = sorted(request) if isinstance(request, dict) else type(request).__name__
-            raise RequestError(f'{filename}: expected {{"method": <name>, "parameters": {{...}}}}, got {got}')
-        return self.submit(request["method"], request.get("parameters", {}), workspace)
+            request = MeasurementRequest.model_validate_json(path.read_bytes())
+        except ValidationError as exc:
+            raise RequestError(f"{filename}: {_request_file_problem(exc)}") from None
+        return self.submit(request.method, request.parameters, workspace)
 
     def job(self, job_id: str) -> Job:
         job = self._require_store().get(job_id)
@@ -296,7 +294,7 @@ class Instrument:
         LOGGER.info("job %s %s %s", job.id, job.state.value, job.message)
 
     def _finish_files(self, job: Job) -> None:
-        """result.json (and the HDF5 root, if the file exists) of a job that ended without running."""
+        """The result file (and the HDF5 root, if the file exists) of a job that ended without running."""
         try:
             workspace = self.workspaces.directory(job.workspace)
         except (WorkspaceNotFound, PathRefused):
@@ -308,3 +306,10 @@ class Instrument:
             except OSError:
                 LOGGER.warning("cannot update %s of job %s", raw, job.id)
         write_result(job, self.config.instrument, workspace)
+
+
+def _request_file_problem(error: ValidationError) -> str:
+    """Why a request file is no :class:`~..protocol.MeasurementRequest`, naming the field (422, never 500)."""
+    if any(item["type"] == "json_invalid" for item in error.errors()):
+        return f"not valid JSON: {error.errors()[0]['msg']}"
+    return f'expected {{"method": <name>, "parameters": {{...}}}}: {format_validation_error(error)}'

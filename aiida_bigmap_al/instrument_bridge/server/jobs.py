@@ -1,5 +1,7 @@
 """The job table, persisted in SQLite in the server's data directory.
 
+The job object and its states are the wire protocol's (:mod:`..protocol`); this module stores them.
+
 A job is never lost and never run twice: it is written to disk when it is accepted (``queued``),
 again when the worker claims it (``running``) and when it ends (``done``, ``failed`` or
 ``cancelled``). A server that stops mid-job without finishing it (crash, power cut, kill) finds the
@@ -19,56 +21,12 @@ import json
 import pathlib
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
-from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from ..protocol import Job, JobState, iso_from_unix, utc_now
 
-__all__ = ["TERMINAL_STATES", "Job", "JobState", "JobStore", "dumps", "iso_from_unix", "utc_now"]
-
-
-class JobState(str, Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
-
-
-def utc_now() -> str:
-    """Now, as an ISO 8601 UTC timestamp (the form used in every job record and file)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def iso_from_unix(unix: float | None) -> str | None:
-    """A UNIX time as an ISO 8601 UTC timestamp (``None`` stays ``None``)."""
-    return None if unix is None else datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="microseconds")
-
-
-class Job(BaseModel):
-    """One job: what was asked (method, validated parameters), where (workspace), how it went."""
-
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    method: str
-    parameters: dict[str, Any]
-    workspace: str
-    state: JobState = JobState.QUEUED
-    message: str = ""
-    created: str = Field(default_factory=utc_now)
-    started: str | None = None
-    finished: str | None = None
-    current_step: str | None = None
-    cancel_requested: bool = False
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
+__all__ = ["Job", "JobState", "JobStore", "dumps", "iso_from_unix", "utc_now"]
 
 
 class JobStore:

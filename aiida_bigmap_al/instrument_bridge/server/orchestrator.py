@@ -8,19 +8,12 @@ The orchestrator is the only place that decides how a job ends:
   (clean-up such as rinsing the cell or lifting the droplet), which still run;
 * a cancel (or a server shutdown) is noticed between device commands; the job ends
   ``cancelled`` (or ``failed`` for a shutdown), again after running the ``always`` steps;
-* every step, whatever its fate, gets its group in ``raw.h5`` with the raw traffic it caused;
-* at the end ``result.json`` is written in the workspace, with the method's ``result`` template
+* every step, whatever its fate, gets its group in the job's HDF5 log with the raw traffic it caused;
+* at the end the result file is written in the workspace, with the method's ``result`` template
   filled in from the step results when the job is ``done`` (``null`` otherwise).
 
-``result.json``::
-
-    {"instrument": "...", "job_id": "...", "method": "...", "parameters": {...},
-     "state": "done" | "failed" | "cancelled", "message": "...",
-     "created": ISO, "started": ISO, "finished": ISO,
-     "result": {...} | null,
-     "steps": [{"step": "...", "action": "...", "status": "ok|error|interrupted|skipped",
-                "error": "...", "start": ISO, "end": ISO}],
-     "files": {"raw": "raw.h5"}}
+The file names and the result's shape (:class:`~..protocol.JobResult`, written with that model) are
+the wire protocol's.
 """
 
 from __future__ import annotations
@@ -32,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol import RAW_FILE, RESULT_FILE, JobResult, StepRecord
 from .actions import ActionContext, ActionError, JobInterrupted
 from .config import RigConfig
 from .drivers import DeviceError, LineDriver, TrafficLog
@@ -39,12 +33,9 @@ from .hdf5log import ActionRecord, JobLog
 from .jobs import Job, JobState, dumps, iso_from_unix, utc_now
 from .validation import RequestError, ResolvedStep, resolve_steps, substitute
 
-__all__ = ["RAW_FILE", "RESULT_FILE", "Outcome", "run_job", "write_result"]
+__all__ = ["Outcome", "run_job", "write_result"]
 
 LOGGER = logging.getLogger(__name__)
-
-RESULT_FILE = "result.json"
-RAW_FILE = "raw.h5"
 
 
 @dataclass
@@ -105,7 +96,7 @@ def run_job(
     cancelled: Callable[[], bool] = lambda: False,
     on_step: Callable[[str | None], None] = lambda name: None,
 ) -> Outcome:
-    """Run ``job`` (already marked running) in ``workspace``; writes ``raw.h5`` and returns the outcome.
+    """Run ``job`` (already marked running) in ``workspace``; writes the HDF5 log and returns the outcome.
 
     ``interrupted()`` returns a reason once the job must stop (cancel or shutdown);
     ``cancelled()`` tells the two apart; ``on_step(name)`` reports progress.
@@ -143,28 +134,17 @@ def run_job(
 
 
 def write_result(job: Job, instrument: str, workspace: pathlib.Path, outcome: Outcome | None = None) -> pathlib.Path:
-    """Write ``result.json`` for a finished job (atomically: a reader never sees half a file)."""
+    """Write the result file of a finished job (atomically: a reader never sees half a file)."""
     outcome = outcome or Outcome(job.state, job.message)
-    body = {
-        "instrument": instrument,
-        "job_id": job.id,
-        "method": job.method,
-        "parameters": job.parameters,
-        "state": job.state.value,
-        "message": job.message,
-        "created": job.created,
-        "started": job.started,
-        "finished": job.finished or utc_now(),
-        "result": outcome.result,
-        "steps": [
-            {"step": r.step, "action": r.action, "status": r.status, "error": r.error,
-             "start": iso_from_unix(r.start), "end": iso_from_unix(r.end)}
-            for r in outcome.records
-        ],
-        "files": {"raw": RAW_FILE},
-    }
+    document = JobResult(
+        instrument=instrument, job_id=job.id, method=job.method, parameters=job.parameters, state=job.state,
+        message=job.message, created=job.created, started=job.started, finished=job.finished or utc_now(),
+        result=outcome.result,
+        steps=[StepRecord(step=r.step, action=r.action, status=r.status, error=r.error,
+                          start=iso_from_unix(r.start), end=iso_from_unix(r.end)) for r in outcome.records],
+    )
     path = workspace / RESULT_FILE
     partial = path.with_suffix(".json.partial")
-    partial.write_text(dumps(body), encoding="utf-8")
+    partial.write_text(dumps(document.model_dump(mode="json")), encoding="utf-8")
     partial.replace(path)
     return path
