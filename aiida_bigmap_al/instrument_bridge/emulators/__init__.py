@@ -20,6 +20,8 @@ so that a measurement depends on what the other devices actually did.
 No AiiDA here: this package runs on a lab PC.
 """
 
+from pydantic import BaseModel
+
 from .base import FAULT_MODES, EmulatedDevice, EmulatorError
 from .bench import Bench, Mixture
 from .conductivity_cell import ConductivityCellEmulator, ConductivityCellOptions
@@ -52,6 +54,21 @@ __all__ = [
     "XYZStageEmulator",
     "XYZStageOptions",
     "load_model",
+    "options_model",
     "schwefel",
     "serve",
 ]
+
+#: The model of ``emulator.options`` in a rig configuration, per device kind.
+_OPTIONS: dict[str, type[BaseModel]] = {
+    "syringe_pump": SyringePumpOptions,
+    "thermostat": ThermostatOptions,
+    "conductivity_cell": ConductivityCellOptions,
+    "xyz_stage": XYZStageOptions,
+    "droplet_cell": DropletCellOptions,
+}
+
+
+def options_model(kind: str) -> type[BaseModel]:
+    """The pydantic model of ``emulator.options`` for a device kind (the rig configuration checks them)."""
+    return _OPTIONS[kind]

@@ -45,6 +45,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from ..emulators import options_model
 from .actions import ACTIONS
 from .drivers import DRIVERS
 
@@ -120,9 +121,7 @@ class DeviceSpec(_Strict):
             raise ValueError("give exactly one of 'url' (a real device) and 'emulator'")
         self._settings = _nested(DRIVERS[self.kind].Settings, self.settings, "settings")
         if self.emulator is not None:
-            from .emulation import emulator_options_model
-
-            _nested(emulator_options_model(self.kind), self.emulator.options, "emulator.options")
+            _nested(options_model(self.kind), self.emulator.options, "emulator.options")
         return self
 
     @property

@@ -9,25 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from .. import emulators as emu
 from .config import DeviceSpec, RigConfig
 
-__all__ = ["RunningEmulator", "emulator_options_model", "start_emulators"]
-
-_OPTIONS: dict[str, type[BaseModel]] = {
-    "syringe_pump": emu.SyringePumpOptions,
-    "thermostat": emu.ThermostatOptions,
-    "conductivity_cell": emu.ConductivityCellOptions,
-    "xyz_stage": emu.XYZStageOptions,
-    "droplet_cell": emu.DropletCellOptions,
-}
-
-
-def emulator_options_model(kind: str) -> type[BaseModel]:
-    """The pydantic model of ``emulator.options`` for a device kind."""
-    return _OPTIONS[kind]
+__all__ = ["RunningEmulator", "start_emulators"]
 
 
 @dataclass
@@ -42,7 +27,7 @@ def _build(spec: DeviceSpec, bench: emu.Bench, config: RigConfig) -> emu.Emulate
     """The emulator of one device, from its settings (shared with the driver) and options."""
     assert spec.emulator is not None
     settings = spec.parsed_settings.model_dump()
-    options = emulator_options_model(spec.kind).model_validate(spec.emulator.options).model_dump()
+    options = emu.options_model(spec.kind).model_validate(spec.emulator.options).model_dump()
     common = {"time_scale": spec.time_scale, "seed": spec.emulator.seed}
     if spec.kind == "syringe_pump":
         stock = settings.pop("stock")
