@@ -32,6 +32,8 @@ __all__ = [
     "builtin_data",
     "load_fzj",
     "load_or_builtin",
+    "parse_cell",
+    "read_queries",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -189,10 +191,10 @@ def _parse_row(path, line: int, fields: list[str]) -> tuple[float, ...]:
     if len(fields) != len(COLUMNS) + 1:
         expected = f"expected {len(COLUMNS) + 1} (index + {', '.join(COLUMNS)})"
         raise DataFormatError(path, line, None, f"{len(fields)} fields, {expected}")
-    return tuple(_parse_cell(path, line, column, cell) for column, cell in zip(COLUMNS, fields[1:]))
+    return tuple(parse_cell(path, line, column, cell) for column, cell in zip(COLUMNS, fields[1:]))
 
 
-def _parse_cell(path, line: int, column: str, cell: str) -> float:
+def parse_cell(path, line: int, column: str, cell: str) -> float:
     text = cell.strip()
     if text.lower() in MISSING:
         raise DataFormatError(path, line, column, f"missing value ({cell!r})")
@@ -206,6 +208,57 @@ def _parse_cell(path, line: int, column: str, cell: str) -> float:
     if not check(value):
         raise DataFormatError(path, line, column, f"physically impossible value {value:g}: must be {meaning}")
     return value
+
+
+# --- reading query points -----------------------------------------------------------------
+
+QUERY_COLUMNS = ("T [K]", "r", "c [mol/kg]")
+"""Columns of a query file (any order; an unnamed first column is taken as a row index)."""
+
+
+def read_queries(path) -> np.ndarray:
+    """The points of a query file, shape (n, 3) in the order of ``QUERY_COLUMNS``.
+
+    Comma-, tab- or semicolon-separated, with a header naming the FZJ columns ``T [K]``, ``r``
+    and ``c [mol/kg]`` in any order. Any other named column, a missing one, or an impossible
+    value raises :class:`DataFormatError` naming the file, line and column.
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataFormatError(path, 1, None, f"not a text file (UTF-8): {error.reason} at byte "
+                                             f"{error.start}") from None
+    lines = text.splitlines()
+    header_line = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if header_line is None:
+        raise DataFormatError(path, 1, None, f"empty file: expected a header with {QUERY_COLUMNS}")
+    delimiter = max(",\t;", key=lines[header_line].count)
+    reader = csv.reader(lines[header_line:], delimiter=delimiter)
+    header = [name.strip() for name in next(reader)]
+    columns = _query_columns(path, header_line + 1, header)
+    points = []
+    for number, fields in enumerate(reader, start=header_line + 2):
+        if not _is_data(fields):
+            continue
+        if len(fields) != len(header):
+            raise DataFormatError(path, number, None, f"{len(fields)} fields, expected {len(header)}")
+        points.append([parse_cell(path, number, name, fields[columns[name]]) for name in QUERY_COLUMNS])
+    if not points:
+        raise DataFormatError(path, header_line + 2, None, "no query rows after the header")
+    return np.array(points, dtype=float)
+
+
+def _query_columns(path, line, header) -> dict[str, int]:
+    named = {name: i for i, name in enumerate(header) if not (i == 0 and name == "")}
+    unknown = sorted(set(named) - set(QUERY_COLUMNS))
+    missing = [name for name in QUERY_COLUMNS if name not in named]
+    if unknown or missing or len(named) != len(header) - (header[0] == ""):
+        raise DataFormatError(path, line, None, f"header {header} must name the columns "
+                              f"{list(QUERY_COLUMNS)} once each (any order)"
+                              + (f"; unknown: {unknown}" if unknown else "")
+                              + (f"; missing: {missing}" if missing else ""))
+    return named
 
 
 # --- the built-in data set -----------------------------------------------------------------

@@ -43,6 +43,7 @@ __all__ = [
     "flores2022",
     "get_model",
     "landesfeind2019",
+    "landesfeind2019_law",
     "molality_to_molarity",
     "simulate",
 ]
@@ -212,6 +213,12 @@ def get_model(name: str) -> ConductivityModel:
 def flores2022(r, c, temperature) -> np.ndarray:
     """Flores et al. (2022) conductivity in mS/cm for arrays (broadcast); NaN where out of range."""
     return MODELS["flores2022"].evaluate(r, c, temperature)
+
+
+def landesfeind2019_law(c_molal, temperature) -> np.ndarray:
+    """The Landesfeind & Gasteiger (2019) formula without its domain: for a prior mean, which must
+    have a value (a smooth trend) wherever a model is asked, also a little beyond the data."""
+    return _landesfeind2019_formula(None, c_molal, temperature)
 
 
 def landesfeind2019(c_molal, temperature) -> np.ndarray:

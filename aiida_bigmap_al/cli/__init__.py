@@ -7,5 +7,7 @@ from . import cmd_benchmark  # noqa: F401  (registers ``bigmap-al benchmark``)
 from . import cmd_instrument  # noqa: F401  (registers ``bigmap-al instrument``)
 from . import cmd_campaign  # noqa: F401  (registers ``bigmap-al campaign``)
 from . import cmd_campaign_run  # noqa: F401  (registers ``bigmap-al campaign run``)
+from . import cmd_models  # noqa: F401  (registers ``bigmap-al models``)
+from . import cmd_predict  # noqa: F401  (registers ``bigmap-al predict``)
 
 __all__ = ["main"]

@@ -29,11 +29,14 @@ class Model:
     def _base(self, X):
         return self.prior(X) if self.prior is not None else 0.0
 
-    def fit(self, X, y):
+    def fit(self, X, y, noise_std=None):
+        """Fit the prior, then the surrogate on what it leaves; ``noise_std`` (known noise of
+        each observation, in the unit of y) reaches the surrogate when given."""
         y = np.asarray(y, dtype=float)
         if self.prior is not None:
             self.prior.fit(X, y)
-        self.surrogate.fit(self._unit(X), y - self._base(X))
+        extra = {} if noise_std is None else {"noise_std": noise_std}
+        self.surrogate.fit(self._unit(X), y - self._base(X), **extra)
         return self
 
     def predict(self, X):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..simulator import landesfeind2019
+from ..simulator import landesfeind2019_law
 
 __all__ = ["ConductivityPrior", "PRIORS"]
 
@@ -46,7 +46,7 @@ class ConductivityPrior:
     def _law(self, X, scale):
         X = np.asarray(X, dtype=float)
         T = X[:, self.temperature_column] if self.temperature is None else self.temperature
-        return np.nan_to_num(landesfeind2019(X[:, self.c_column] * scale, T))
+        return np.nan_to_num(landesfeind2019_law(X[:, self.c_column] * scale, T))
 
     def fit(self, X, y):
         """Choose the scale (penalised least squares over a grid) and amplitude (closed form)."""

@@ -143,15 +143,24 @@ class GaussianProcess(_Standardised, BaseEstimator):
 
         return optimizer
 
-    def fit(self, X, y):
+    def fit(self, X, y, noise_std=None):
+        """Fit the hyperparameters and the posterior.
+
+        :param noise_std: known noise of each observation (e.g. the replicate scatter of a mean),
+            in the unit of ``y``. It is added to the learned white noise, so that the fit cannot
+            explain the data more closely than they were measured: without it, hyperparameters
+            chosen by likelihood may shrink a length scale until the GP interpolates the noise.
+        """
         X, y = _check_xy(X, y)
         target = self._scale_fit(y)
+        alpha = 1e-10 if noise_std is None else _known_variance(noise_std, len(y)) / self.y_scale_**2
         kernel = self._kernel(X.shape[1])
         rows = np.arange(len(y))
         if self.max_fit_points is not None and len(y) > self.max_fit_points:
             rows = np.sort(np.random.default_rng(self.random_state).choice(
                 len(y), size=self.max_fit_points, replace=False))
         gp = GaussianProcessRegressor(kernel, optimizer=self._optimizer(kernel, X.shape[1]),
+                                      alpha=alpha if np.isscalar(alpha) else alpha[rows],
                                       n_restarts_optimizer=self.n_restarts,
                                       random_state=self.random_state)
         with warnings.catch_warnings():
@@ -160,7 +169,7 @@ class GaussianProcess(_Standardised, BaseEstimator):
             warnings.simplefilter("ignore", ConvergenceWarning)
             gp.fit(X[rows], target[rows])
         if len(rows) < len(y):
-            gp = GaussianProcessRegressor(gp.kernel_, optimizer=None).fit(X, target)
+            gp = GaussianProcessRegressor(gp.kernel_, alpha=alpha, optimizer=None).fit(X, target)
         self.gp_ = gp
         self.n_features_in_ = X.shape[1]
         return self
@@ -201,7 +210,8 @@ class GaussianProcess(_Standardised, BaseEstimator):
         error = relative * total * float(np.abs(alpha).sum())
         nearest = np.clip(nearest - slack, 0.0, total)
         # conditioning on that one point: its variance in the fit is total + the jitter alpha
-        std_bound = np.sqrt(np.maximum(total - nearest**2 / (total + self.gp_.alpha), 0.0))
+        # (the largest jitter of any point, so that the bound holds with per-point known noise too)
+        std_bound = np.sqrt(np.maximum(total - nearest**2 / (total + np.max(self.gp_.alpha)), 0.0))
         mean, std_bound = self._scale_back(mean, std_bound)
         return mean, self.y_scale_ * error, std_bound
 
@@ -227,6 +237,14 @@ class GaussianProcess(_Standardised, BaseEstimator):
         other.gp_ = GaussianProcessRegressor(self.gp_.kernel_, optimizer=None).fit(
             X, (y - self.y_mean_) / self.y_scale_)
         return other
+
+
+def _known_variance(noise_std, n):
+    """Per-observation variances from known noise std (a scalar or one per observation)."""
+    noise_std = np.broadcast_to(np.asarray(noise_std, dtype=float), (n,))
+    if not np.all(np.isfinite(noise_std)) or np.any(noise_std < 0):
+        raise ValueError("noise_std must be finite and non-negative")
+    return noise_std**2 + 1e-10
 
 
 def _log_normal_penalty(kernel, priors, offset_features):
@@ -267,7 +285,9 @@ class RandomForest(BaseEstimator):
         self.max_features = max_features
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, noise_std=None):
+        """``noise_std`` is accepted for a common interface and not used: leaves of several
+        observations and the average over trees already smooth the noise."""
         X, y = _check_xy(X, y)
         self.forest_ = RandomForestRegressor(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
@@ -307,7 +327,9 @@ class PolynomialEnsemble(_Standardised, BaseEstimator):
         self.subsample = subsample
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, noise_std=None):
+        """``noise_std`` is accepted for a common interface and not used: the ridge penalty and
+        the ensemble average already smooth the noise."""
         X, y = _check_xy(X, y)
         target = self._scale_fit(y)
         rng = np.random.default_rng(self.random_state)
