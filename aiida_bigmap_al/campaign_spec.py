@@ -5,6 +5,8 @@ by their AiiDA labels::
 
     temperatures: [298.15]          # K; the FZJ electrolyte space (r, c) at these temperatures
     strategy: gp-ucb                # a name of `bigmap-al benchmark --list`, or a full strategy
+    objective: per_temperature      # over several temperatures: the best at each (default),
+                                    # or `global`: the highest value over all
     budget: 8                       # measurements in total, initial data included
     batch_size: 2
     # initial_data: measured.csv    # start from these measurements (FZJ format; the rows at
@@ -19,10 +21,10 @@ by their AiiDA labels::
 from __future__ import annotations
 
 import pathlib
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 from .learning import STRATEGIES, Strategy
 
@@ -55,6 +57,9 @@ class CampaignSpec(_Spec):
 
     temperatures: list[float] = Field(min_length=1)
     strategy: Strategy
+    objective: Literal["per_temperature", "global"] | None = Field(
+        None, description="Over several temperatures, the best at each (per_temperature, the "
+                          "strategy's default) or the highest value over all (global)")
     budget: PositiveInt
     batch_size: PositiveInt = 1
     n_initial: PositiveInt = 1
@@ -73,6 +78,13 @@ class CampaignSpec(_Spec):
                 raise ValueError(f"unknown strategy {value!r}; choose from {sorted(STRATEGIES)}")
             return STRATEGIES[value]
         return value
+
+    @model_validator(mode="after")
+    def _objective_into_strategy(self) -> CampaignSpec:
+        """The objective travels in the strategy, which every suggestion (lanes too) reads."""
+        if self.objective is not None and self.objective != self.strategy.objective:
+            self.strategy = self.strategy.model_copy(update={"objective": self.objective})
+        return self
 
     def inputs(self) -> dict:
         """The workchain's inputs; loads the codes and data, so it needs a loaded profile."""

@@ -8,7 +8,8 @@ A record holds (only the keys used here are listed)::
 
     {"campaign": {"pk", "uuid", "process_label"},
      "variables": ["r", "c"], "unit": "mS/cm", "units": {"r": "g/g", "c": "mol/kg", "temperature": "K"},
-     "best": {"r", "c", "temperature", "value", "origin", "measurement"},
+     "best": {"r", "c", "temperature", "value", "origin", "measurement",
+              "per_temperature": [{"r", "c", "temperature", "value", ...}, ...]},
      "dataset": [{"r", "c", "temperature", "value", "origin", "measurement", "iteration"}, ...],
      "iterations": [{"iteration", "model_version", "n_measurements", "best_so_far",
                      "suggestions": [{"variables": {"r", "c"}, "temperature", "predicted_mean",
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..learning.objective import best_per_temperature
 from .plots import campaign_plot
 
-__all__ = ["best_so_far", "format_best", "format_table", "write_plot"]
+__all__ = ["best_so_far", "format_best", "format_best_per_temperature", "format_table", "write_plot"]
 
 _MISSING = "-"
 
@@ -48,17 +50,30 @@ def format_table(record: dict) -> str:
     for iteration in record["iterations"]:
         for i, suggestion in enumerate(iteration["suggestions"]):
             lines.append(_suggestion_line(iteration, suggestion, variables, first=i == 0))
+    lines.extend(format_best_per_temperature(record))
     lines.append(format_best(record))
     return "\n".join(lines)
 
 
 def format_best(record: dict) -> str:
     """``Best: <value> <unit> at r=..., c=..., T=... K`` and which measurement found it."""
-    best, units = record["best"], record.get("units", {})
-    where = ", ".join(f"{name}={best[name]:.3f}{_unit_suffix(units.get(name))}"
-                      for name in _variables(record))
-    return (f"Best: {best['value']:.3f} {record['unit']} at {where}, T={best['temperature']:.2f} K "
+    best = record["best"]
+    return (f"Best: {best['value']:.3f} {record['unit']} at {_where(best, record)}, "
+            f"T={best['temperature']:.2f} K "
             f"({best['origin']}, measurement {best['measurement']})")
+
+
+def format_best_per_temperature(record: dict) -> list[str]:
+    """Lines ``Best at <T> K: <value> <unit> at r=..., c=...``, coldest first; none for one temperature.
+
+    Read from the campaign's ``best`` output; campaigns summarised before it held
+    ``per_temperature`` get it from their dataset.
+    """
+    rows = record["best"].get("per_temperature") or best_per_temperature(record["dataset"])
+    if len(rows) < 2:
+        return []
+    return [f"Best at {row['temperature']:.2f} K: {row['value']:.3f} {record['unit']} at "
+            f"{_where(row, record)}" for row in rows]
 
 
 def write_plot(record: dict, path):
@@ -70,6 +85,12 @@ def write_plot(record: dict, path):
         best=best_so_far(record),
         kinds=[row["origin"] if row.get("iteration") else "initial data" for row in rows],
         path=path, title=title, unit=record["unit"])
+
+
+def _where(row: dict, record: dict) -> str:
+    """``r=..., c=... mol/kg``: the row's variables with their units."""
+    units = record.get("units", {})
+    return ", ".join(f"{name}={row[name]:.3f}{_unit_suffix(units.get(name))}" for name in _variables(record))
 
 
 def _variables(record: dict) -> list[str]:

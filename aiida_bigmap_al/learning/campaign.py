@@ -30,31 +30,39 @@ def initial_picks(n_pool, n_initial, seed):
 
 
 def pool_campaign(X, y, strategy, seed, bounds, names, conditions=None, known=None,
-                  stop_at=None, budget=None):
+                  stop_at=None, budget=None, start=None):
     """Return the order in which the campaign measures the rows of ``X``.
 
     :param strategy: a :class:`~aiida_bigmap_al.learning.strategy.Strategy`, or ``"random"``.
     :param known: ``(X_known, y_known)`` measured before this campaign (e.g. at other
         temperatures); with it, the first pick is the strategy's, not random.
-    :param stop_at: stop as soon as this row has been measured (saves time in benchmarks).
+    :param stop_at: stop as soon as this row (or every one of these rows) has been measured
+        (saves time in benchmarks).
     :param budget: the largest number of measurements (default: the whole pool).
+    :param start: rows measured first, instead of one random row (e.g. one per temperature).
     """
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     budget = len(X) if budget is None else min(budget, len(X))
     X_known, y_known = _as_known(known, X.shape[1])
-    order = initial_picks(len(X), 1, seed) if len(y_known) == 0 else []
+    if start is not None:
+        order = [int(i) for i in start]
+    else:
+        order = initial_picks(len(X), 1, seed) if len(y_known) == 0 else []
+    targets = set() if stop_at is None else {int(i) for i in np.atleast_1d(stop_at)}
     if strategy == RANDOM:
         rest = np.setdiff1d(np.arange(len(X)), order)
         rng = np.random.default_rng([seed, 1])
         order.extend(int(i) for i in rng.permutation(rest))
-        return np.asarray(_truncate(order, stop_at)[:budget])
+        return np.asarray(_truncate(order, targets)[:budget])
 
     acquisition = strategy.acquisition_function()
-    while len(order) < budget and (stop_at is None or stop_at not in order):
+    while len(order) < budget and not (targets and targets.issubset(order)):
         X_train = np.vstack([X_known, X[order]])
         y_train = np.concatenate([y_known, y[order]])
         model = strategy.build_model(bounds, seed, names, conditions).fit(X_train, y_train)
-        [proposal] = propose(model, X_train, y_train, X, acquisition, k=1, exclude=order)
+        incumbent = strategy.incumbent(names, X, X_train, y_train)
+        [proposal] = propose(model, X_train, y_train, X, acquisition, k=1, exclude=order,
+                             incumbent=incumbent)
         order.append(proposal.index)
     return np.asarray(order)
 
@@ -66,5 +74,5 @@ def _as_known(known, width):
     return X_known.reshape(-1, width), y_known.ravel()
 
 
-def _truncate(order, stop_at):
-    return order if stop_at is None else order[: order.index(stop_at) + 1]
+def _truncate(order, targets):
+    return order[: max(order.index(i) for i in targets) + 1] if targets else order

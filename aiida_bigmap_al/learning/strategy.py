@@ -5,7 +5,12 @@ dictionary, so that a configuration stored in the provenance graph rebuilds the 
 
     {"surrogate": {"name": "gp", "params": {"nu": 2.5}},
      "acquisition": {"name": "ucb", "params": {"kappa": 1.0}},
-     "prior": {"name": "landesfeind2019", "params": {"scale_sd": 0.2}}}   # prior optional
+     "prior": {"name": "landesfeind2019", "params": {"scale_sd": 0.2}},   # prior optional
+     "objective": "per_temperature"}                                     # or "global"
+
+The objective matters only when temperature is a model input: ``per_temperature`` (the default)
+looks for the best formulation at each temperature, ``global`` for the highest value over all
+(see :mod:`.objective`).
 
 Settings that concern one variable of the search space go under ``by_variable`` in the Gaussian
 process's params and are placed on that variable's column when the model is built, so that one
@@ -18,12 +23,15 @@ strategy serves a space with temperature as a condition and one with temperature
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .acquisition import ACQUISITIONS, make_acquisition
 from .model import Model
+from .objective import GLOBAL, PER_TEMPERATURE, incumbents
 from .priors import PRIORS
 from .surrogates import SURROGATES
 
@@ -47,6 +55,7 @@ class Strategy(BaseModel):
     surrogate: Component
     acquisition: Component
     prior: Component | None = None
+    objective: Literal["per_temperature", "global"] = PER_TEMPERATURE
 
     @field_validator("surrogate")
     @classmethod
@@ -95,6 +104,16 @@ class Strategy(BaseModel):
 
     def acquisition_function(self):
         return make_acquisition(self.acquisition.name, **self.acquisition.params)
+
+    def incumbent(self, names, candidates, X, y):
+        """Per candidate, the value to improve on; None for the best of ``y`` (see :mod:`.objective`).
+
+        Per temperature only when the objective says so and ``T`` is among the inputs ``names``.
+        """
+        if self.objective == GLOBAL or "T" not in names:
+            return None
+        column = list(names).index("T")
+        return incumbents(np.asarray(candidates)[:, column], np.asarray(X)[:, column], y)
 
 
 #: Per-variable Gaussian-process settings: a length-scale prior, and an additive term of its own.

@@ -16,6 +16,7 @@ from aiida.engine import ExitCode, calcfunction
 from aiida.orm import ArrayData, Dict, Int
 
 from ..learning import Strategy, initial_picks, propose
+from ..learning.objective import best_per_temperature
 from ..calcjobs.point import measurement_at_point
 from ..space import SearchSpace
 from . import records
@@ -102,6 +103,9 @@ def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
     into account and does not repeat them) or ``failed_<i>`` (their measurement failed: they
     are not suggested again, so a point that an instrument or a model cannot measure does not
     come back for ever).
+
+    With several temperatures, the strategy's ``objective`` (``per_temperature`` by default)
+    scores each candidate against the best measured at its own temperature.
     """
     space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
     strategy_ = Strategy.model_validate(model["strategy"])
@@ -115,8 +119,11 @@ def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
     taken = [*_matches(X_candidates, X), *_matches(X_candidates, X_pending), *_matches(X_candidates, X_failed)]
     k = min(settings_["batch_size"], len(X_candidates) - len(set(taken)))
     acquisition = strategy_.acquisition_function()
+    # Over several temperatures: improvement over the best measured at the candidate's own.
+    incumbent = strategy_.incumbent(records.features(space_)[0], X_candidates, X, y)
     proposals = propose(fitted, X, y, X_candidates, acquisition, k=k,
-                        pending=X_pending if len(X_pending) else None, exclude=taken)
+                        pending=X_pending if len(X_pending) else None, exclude=taken,
+                        incumbent=incumbent)
     return {
         f"suggestion_{i}": _document(
             X_candidates[p.index], space_, mean=p.mean, std=p.std, score=p.score,
@@ -192,6 +199,12 @@ def replay_measurement(suggestion: Dict, table: ArrayData) -> Dict | ExitCode:
 
 @calcfunction
 def summarize(dataset: Dict, iterations: Dict) -> dict:
-    """The campaign's best measurement and its history (what each iteration suggested and measured)."""
-    best = max(dataset["rows"], key=lambda row: row["value"])
-    return {"best": Dict(best), "history": Dict({**iterations.get_dict(), "dataset": dataset.uuid})}
+    """The campaign's best measurement and its history (what each iteration suggested and measured).
+
+    ``best`` is the best row, plus ``per_temperature``: the best row at each temperature of the
+    dataset, coldest first (over several temperatures, what a researcher is after).
+    """
+    rows = dataset["rows"]
+    best = max(rows, key=lambda row: row["value"])
+    return {"best": Dict({**best, "per_temperature": best_per_temperature(rows)}),
+            "history": Dict({**iterations.get_dict(), "dataset": dataset.uuid})}
