@@ -197,7 +197,7 @@ def _instrument_labels(node) -> list[str]:
 
 def _job_timing(job: orm.CalcJobNode) -> dict:
     from .analysis.timing import steps_from_hdf5, steps_from_result
-    from .instrument_bridge.client import RESULT_FILE
+    from .instrument_bridge.protocol import RESULT_FILE
 
     entry = {"pk": job.pk, "uuid": job.uuid, "instrument": job.computer.label,
              "state": "done" if job.is_finished_ok else "failed",  # unless result.json says more

@@ -4,13 +4,15 @@ The instrument is an AiiDA computer whose transport and scheduler are ``bigmap.i
 (``bigmap-al instrument register NAME URL`` sets it up): the job's directory is a workspace on
 the instrument server, and the job is the request file in it. So this CalcJob
 
-* writes ``request.json``, ``{"method": ..., "parameters": {"r", "c", "temperature", ...}}``,
-  the measurement request in the form the server's ``GET /methods`` describes, validated here for
+* writes the request file, a :class:`~aiida_bigmap_al.instrument_bridge.protocol.MeasurementRequest`
+  ``{"method": ..., "parameters": {"r", "c", "temperature", ...}}`` in the form the server's
+  ``GET /methods`` describes, validated here for
   what can be known without the rig (a formulation of the FZJ domain, a temperature in K, no
   parameter given twice); the rig's own limits are checked by the server, which refuses a request
   outside them, and the job then ends with exit status 190 and the server's message;
-* retrieves ``result.json`` (how the job ended, the rig's result) and ``raw.h5`` (the job's HDF5
-  log: every action with its parameters, times, result and raw device traffic);
+* retrieves the result file (how the job ended, the rig's result) and the raw file (the job's HDF5
+  log: every action with its parameters, times, result and raw device traffic), named as the
+  bridge's :mod:`~aiida_bigmap_al.instrument_bridge.protocol` names them;
 * hands them to :class:`~aiida_bigmap_al.parsers.experiment.ExperimentParser`, which makes the
   FINALES ``measurement`` (origin experiment) and the ``raw_data`` node.
 
@@ -22,7 +24,6 @@ node of this class is ever a valid cache source).
 
 from __future__ import annotations
 
-import json
 import math
 import typing as t
 
@@ -32,14 +33,13 @@ from aiida.engine import CalcJob, CalcJobProcessSpec
 from aiida.orm import Dict, SinglefileData, Str, to_aiida_type
 
 from ..electrolyte import from_formulation
-from ..instrument_bridge.client import RAW_FILE, REQUEST_FILE, RESULT_FILE
+from ..instrument_bridge.protocol import RAW_FILE, REQUEST_FILE, RESULT_FILE, MeasurementRequest
+from ..instrument_bridge.register import PLUGIN as INSTRUMENT_PLUGIN
 from ..instrument_bridge.scheduler import EXIT_REQUEST_REJECTED
 from .point import define_point_inputs, point_of, validate_point_given
 
 __all__ = ("ExperimentCalcJob", "request_of")
 
-#: Scheduler (and transport) plugin of the computers an experiment runs on.
-INSTRUMENT_PLUGIN = "bigmap.instrument"
 #: The request parameters this job fills in from its point; ``parameters`` may not repeat them.
 POINT_PARAMETERS = ("r", "c", "temperature")
 
@@ -92,9 +92,9 @@ class ExperimentCalcJob(CalcJob):
         return False
 
     def prepare_for_submission(self, folder: Folder) -> datastructures.CalcInfo:
-        """Write ``request.json``; the instrument runs it, so the code only names the instrument."""
+        """Write the request file; the instrument runs it, so the code only names the instrument."""
         with folder.open(REQUEST_FILE, "w", encoding="utf-8") as handle:
-            json.dump(request_of(self.inputs), handle, indent=2)
+            handle.write(request_of(self.inputs).model_dump_json(indent=2))
         code_info = datastructures.CodeInfo()
         code_info.code_uuid = self.inputs.code.uuid
         calc_info = datastructures.CalcInfo()
@@ -103,16 +103,17 @@ class ExperimentCalcJob(CalcJob):
         return calc_info
 
     def parse_scheduler_output(self, retrieved: t.Any) -> None:
-        """Nothing to parse: an instrument job has no scheduler output; ``result.json`` says how it went."""
+        """Nothing to parse: an instrument job has no scheduler output; the result file says how it went."""
         return None
 
 
-def request_of(inputs: t.Any) -> dict[str, t.Any]:
-    """The request document: the method, and the point as the rig's ``r``, ``c`` (mol/kg), ``temperature`` (K)."""
+def request_of(inputs: t.Any) -> MeasurementRequest:
+    """The request: the method, and the point as the rig's ``r``, ``c`` (mol/kg), ``temperature`` (K)."""
     formulation, temperature = point_of(inputs)
     r, c = from_formulation(formulation)
     extra = inputs["parameters"].get_dict() if "parameters" in inputs else {}
-    return {"method": inputs["method"].value, "parameters": {"r": r, "c": c, "temperature": temperature, **extra}}
+    return MeasurementRequest(method=inputs["method"].value,
+                              parameters={"r": r, "c": c, "temperature": temperature, **extra})
 
 
 # --- port validators ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A small client of the instrument server's HTTP API, shared by the AiiDA transport and scheduler.
 
-The API is documented in :mod:`aiida_bigmap_al.instrument_bridge.server.app`; this module only
-speaks it, with ``requests``. It knows nothing of AiiDA, but it is written for the AiiDA side, so
+The API is documented in :mod:`aiida_bigmap_al.instrument_bridge.server.app`, its paths, bodies
+and file names are defined in :mod:`.protocol`; this module only speaks it, with ``requests``. It knows nothing of AiiDA, but it is written for the AiiDA side, so
 every failure is an :class:`OSError` subclass that says what went wrong in terms AiiDA acts on:
 
 * the server cannot be reached (connection refused, timeout): :class:`InstrumentUnreachable`, a
@@ -33,11 +33,10 @@ import urllib.parse
 
 import requests
 
+from . import protocol as api
+from .protocol import REQUEST_FILE, JobSubmission, api_path
+
 __all__ = [
-    "FINAL_STATES",
-    "RAW_FILE",
-    "REQUEST_FILE",
-    "RESULT_FILE",
     "InstrumentAuthError",
     "InstrumentClient",
     "InstrumentConflict",
@@ -51,15 +50,6 @@ __all__ = [
     "check_url",
     "load_token",
 ]
-
-#: The request a job runs, in its workspace (``{"method": ..., "parameters": {...}}``).
-REQUEST_FILE = "request.json"
-#: Written by the server when the job reaches a final state (see ``server/orchestrator.py``).
-RESULT_FILE = "result.json"
-#: The job's HDF5 log (see ``server/hdf5log.py``); absent if the job never started.
-RAW_FILE = "raw.h5"
-#: Job states after which nothing changes any more.
-FINAL_STATES = frozenset({"done", "failed", "cancelled"})
 
 #: Seconds to wait for a TCP connection: short, an unreachable lab PC should fail fast and be retried.
 _CONNECT_TIMEOUT = 5.0
@@ -173,7 +163,7 @@ class InstrumentClient:
         self.url = check_url(url)
         self.timeout = (_CONNECT_TIMEOUT, float(timeout))
         self._session = requests.Session()
-        self._session.headers["Authorization"] = f"Bearer {token}"
+        self._session.headers[api.AUTH_HEADER] = f"{api.AUTH_SCHEME} {token}"
 
     def __repr__(self) -> str:
         return f"InstrumentClient({self.url!r})"
@@ -206,26 +196,27 @@ class InstrumentClient:
 
     @staticmethod
     def _workspace(name: str) -> str:
-        return f"/workspaces/{urllib.parse.quote(name, safe='')}"
+        return api_path(api.WORKSPACE_PATH, workspace=name)
 
-    def _file(self, workspace: str, path: str) -> str:
-        return f"{self._workspace(workspace)}/files/{urllib.parse.quote(check_file_path(path), safe='/')}"
+    @staticmethod
+    def _file(workspace: str, path: str) -> str:
+        return api_path(api.FILE_PATH, workspace=workspace, path=check_file_path(path))
 
     # --- server -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, t.Any]:
         """``{"status": "ok", "instrument": name}``; needs no token."""
-        return self._request("GET", "/health", "health check").json()
+        return self._request("GET", api.HEALTH_PATH, "health check").json()
 
     def methods(self) -> dict[str, t.Any]:
         """The rig's methods with their parameters (needs a valid token: a cheap check of both)."""
-        return self._request("GET", "/methods", "list methods").json()
+        return self._request("GET", api.METHODS_PATH, "list methods").json()
 
     # --- workspaces and files ---------------------------------------------------------------
 
     def workspaces(self) -> list[dict[str, t.Any]]:
         """Every workspace of the server: ``[{"workspace", "created_at": ISO|None, "job_id": str|None}]``, by name."""
-        return self._request("GET", "/workspaces", "list workspaces").json()
+        return self._request("GET", api.WORKSPACES_PATH, "list workspaces").json()
 
     def ensure_workspace(self, name: str) -> dict[str, t.Any]:
         """Create workspace ``name`` if missing: ``{"workspace", "created", "job_id"}``."""
@@ -269,21 +260,21 @@ class InstrumentClient:
         server then returns the existing job instead of measuring twice, so a retried submission
         (e.g. after a lost answer) is safe.
         """
-        response = self._request("POST", "/jobs", f"submit {request_file!r} of workspace {workspace!r}",
-                                 json={"workspace": workspace, "request_file": check_file_path(request_file)})
+        body = JobSubmission(workspace=workspace, request_file=check_file_path(request_file))
+        response = self._request("POST", api.JOBS_PATH, f"submit {request_file!r} of workspace {workspace!r}",
+                                 json=body.model_dump(exclude_none=True))
         return response.json(), response.status_code == 201
 
     def job(self, job_id: str) -> dict[str, t.Any]:
-        return self._request("GET", f"/jobs/{urllib.parse.quote(job_id, safe='')}", f"read job {job_id!r}").json()
+        return self._request("GET", api_path(api.JOB_PATH, job_id=job_id), f"read job {job_id!r}").json()
 
     def jobs(self, state: str | None = None) -> list[dict[str, t.Any]]:
         params = {"state": state} if state else None
-        return self._request("GET", "/jobs", "list jobs", params=params).json()
+        return self._request("GET", api.JOBS_PATH, "list jobs", params=params).json()
 
     def cancel(self, job_id: str) -> dict[str, t.Any]:
         """Cancel a job: a queued job is cancelled at once, a running one at its next device command."""
-        path = f"/jobs/{urllib.parse.quote(job_id, safe='')}/cancel"
-        return self._request("POST", path, f"cancel job {job_id!r}").json()
+        return self._request("POST", api_path(api.CANCEL_PATH, job_id=job_id), f"cancel job {job_id!r}").json()
 
 
 def _reason(error: requests.RequestException) -> str:

@@ -28,6 +28,7 @@ import typing as t
 
 from ..profile import SetupStep
 from .client import InstrumentError, check_url
+from .protocol import RAW_FILE, REQUEST_FILE, RESULT_FILE
 
 if t.TYPE_CHECKING:
     from aiida.orm import Computer, InstalledCode
@@ -43,7 +44,7 @@ DEFAULT_POLL_INTERVAL = 2.0
 #: Work directory of instrument computers: job directories map to workspaces below it.
 WORKDIR = "/"
 #: What the code "executes": the instrument runs the job's request file (nothing else runs).
-EXECUTABLE = "request.json"
+EXECUTABLE = REQUEST_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _ensure_code(computer: Computer) -> tuple[InstalledCode, str]:
     except NotExistent:
         code = InstalledCode(
             label=label,
-            description=f"Measurements on the instrument {computer.label} (request.json -> result.json + raw.h5)",
+            description=f"Measurements on the instrument {computer.label} ({REQUEST_FILE} -> {RESULT_FILE} + {RAW_FILE})",
             computer=computer,
             filepath_executable=EXECUTABLE,
             default_calc_job_plugin=EXPERIMENT_PLUGIN,

@@ -1,8 +1,8 @@
 """``bigmap.instrument`` scheduler: an instrument server's job queue, seen by AiiDA like a batch queue.
 
 The server runs one job at a time from its queue (see
-:mod:`aiida_bigmap_al.instrument_bridge.server.app`). This plugin submits a CalcJob's
-``request.json`` to that queue, reports the job's state when AiiDA polls, and cancels it when the
+:mod:`aiida_bigmap_al.instrument_bridge.server.app`; the job object and its states are defined in
+:mod:`.protocol`). This plugin submits a CalcJob's request file to that queue, reports the job's state when AiiDA polls, and cancels it when the
 CalcJob is killed. It talks to the server through the open ``bigmap.instrument`` transport, as a
 scheduler plugin runs its commands through the transport of its computer.
 
@@ -13,15 +13,15 @@ for hours. A CalcJob whose scheduler reports it queued or running sleeps between
 Mapping:
 
 * ``submit_job(workdir, script)``: ``POST /jobs {"workspace": <workspace of workdir>,
-  "request_file": "request.json"}``. The submit script AiiDA writes is uploaded with the other
+  "request_file": REQUEST_FILE}``. The submit script AiiDA writes is uploaded with the other
   files but never run: the request is the job. Submitting again (AiiDA retries a submission whose
   answer was lost) returns the same job, never a second measurement. A request the rig refuses
   (422: e.g. a temperature outside the thermostat's range), or a workspace that another job owns
   (409) or that vanished (404), is not transient: the CalcJob ends with exit status
   :data:`EXIT_REQUEST_REJECTED` and the server's message, instead of being retried.
 * ``get_jobs``: ``GET /jobs/{id}`` per job: ``queued`` -> QUEUED, ``running`` -> RUNNING,
-  ``done``/``failed``/``cancelled`` -> DONE (how it ended is the parser's business, from
-  ``result.json``), anything else -> UNDETERMINED. A job the server does not know is left out,
+  the final states ``done``/``failed``/``cancelled`` -> DONE (how it ended is the parser's
+  business, from the result file), anything else -> UNDETERMINED. A job the server does not know is left out,
   which AiiDA takes as finished; the parser then finds no result and says so.
 * ``kill_job``: ``POST /jobs/{id}/cancel``.
 """
@@ -36,7 +36,9 @@ from aiida.engine.processes.exit_code import ExitCode
 from aiida.schedulers import Scheduler, SchedulerError
 from aiida.schedulers.datastructures import JobInfo, JobResource, JobState, JobTemplate
 
-from .client import REQUEST_FILE, InstrumentConflict, InstrumentNotFound, InstrumentRequestRejected
+from .client import InstrumentConflict, InstrumentNotFound, InstrumentRequestRejected
+from .protocol import FINAL_STATES, REQUEST_FILE
+from .protocol import JobState as ServerState
 from .transport import InstrumentTransport
 
 __all__ = ["EXIT_REQUEST_REJECTED", "InstrumentJobResource", "InstrumentScheduler", "job_info"]
@@ -44,8 +46,9 @@ __all__ = ["EXIT_REQUEST_REJECTED", "InstrumentJobResource", "InstrumentSchedule
 #: How a CalcJob ends when the server refuses to queue its request (declared by ``ExperimentCalcJob``).
 EXIT_REQUEST_REJECTED = ExitCode(190, "The instrument server refused the job: {message}", invalidates_cache=True)
 
-_STATES = {"queued": JobState.QUEUED, "running": JobState.RUNNING, "done": JobState.DONE,
-           "failed": JobState.DONE, "cancelled": JobState.DONE}
+#: AiiDA's view of the server's job states (a ``str`` enum: the job object's strings look up as well).
+_STATES = {ServerState.QUEUED: JobState.QUEUED, ServerState.RUNNING: JobState.RUNNING,
+           **{state: JobState.DONE for state in FINAL_STATES}}
 
 
 class InstrumentJobResource(JobResource):

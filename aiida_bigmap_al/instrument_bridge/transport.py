@@ -16,7 +16,7 @@ The computer's work directory is ``/``. AiiDA puts each job in
   exist; creating them does nothing, and they cannot be listed or removed;
 * the third level is a workspace: ``/ab/cd/ef01-...`` is the workspace ``abcdef01-...``, the
   calculation's UUID, the name the server's documentation proposes;
-* deeper paths are files of that workspace (``/ab/cd/ef01-.../request.json``). Directories inside
+* deeper paths are files of that workspace (``/ab/cd/ef01-.../<file>``). Directories inside
   a workspace exist through the files in them (the server stores files, not empty directories);
 * a file directly in the work directory (``/name``) is kept in the workspace
   :data:`WORKDIR_WORKSPACE`. AiiDA's engine puts nothing there, but ``verdi computer test``
@@ -98,6 +98,7 @@ from .client import (
     check_url,
     load_token,
 )
+from .register import PLUGIN
 
 __all__ = ["SHARD_DEPTH", "WORKDIR_WORKSPACE", "InstrumentTokenError", "InstrumentTransport", "RemotePath"]
 
@@ -107,8 +108,6 @@ SHARD_DEPTH = 2
 #: temporary file). Never the name of a job's workspace: those are calculation UUIDs (hex digits and dashes).
 WORKDIR_WORKSPACE = "aiida-workdir"
 _NO_COMMANDS = "the bigmap.instrument transport runs no commands on the instrument server"
-#: The transport and scheduler plugin of instrument computers (as in :mod:`.register`).
-_PLUGIN = "bigmap.instrument"
 
 
 class InstrumentTokenError(InstrumentAuthError, PauseInterruption):
@@ -147,7 +146,7 @@ def _computer_labels(url: str, token_file: str | None, token_env: str | None) ->
     try:
         from aiida.orm import AuthInfo, Computer, QueryBuilder
 
-        query = QueryBuilder().append(Computer, filters={"hostname": url, "transport_type": _PLUGIN}, tag="computer",
+        query = QueryBuilder().append(Computer, filters={"hostname": url, "transport_type": PLUGIN}, tag="computer",
                                       project="label")
         query.append(AuthInfo, with_computer="computer", project="auth_params")
         rows = query.all()

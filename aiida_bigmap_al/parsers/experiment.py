@@ -1,12 +1,13 @@
 """Parser of :class:`~aiida_bigmap_al.calcjobs.experiment.ExperimentCalcJob`: instrument result -> FINALES Measurement.
 
-The instrument server leaves two files in the job's workspace (see the server's
-``orchestrator.py`` and ``hdf5log.py``): ``result.json``, how the job ended and the rig's result,
-and ``raw.h5``, the HDF5 log of every action. The parser
+The instrument server leaves two files in the job's workspace (named, and the first one shaped,
+by the bridge's :mod:`~aiida_bigmap_al.instrument_bridge.protocol`): the result file, how the job
+ended and the rig's result (a ``JobResult``, the model the server writes it with), and the raw
+file, the HDF5 log of every action (the server's ``hdf5log.py``). The parser
 
-1. keeps ``raw.h5`` as the ``raw_data`` node whenever it came back, also for a failed job: what
+1. keeps the raw file as the ``raw_data`` node whenever it came back, also for a failed job: what
    the devices said before a fault is exactly what one wants to look at;
-2. reads ``result.json`` and checks that it belongs to this job (job id) and to this request
+2. reads the result file and checks that it belongs to this job (job id) and to this request
    (the parameters the rig echoes are the ones that were sent), so that a mixed-up workspace can
    never put one sample's value on another's formulation;
 3. ends with an exit code for a failed job (instrument fault: the server's message names the step,
@@ -17,7 +18,6 @@ and ``raw.h5``, the HDF5 log of every action. The parser
 from __future__ import annotations
 
 import io
-import json
 import math
 import typing as t
 
@@ -28,7 +28,15 @@ from aiida.orm import Dict, SinglefileData
 from aiida.parsers import Parser
 
 from ..calcjobs.point import describe_validation_error, measurement_at_point
-from ..instrument_bridge.client import RAW_FILE, REQUEST_FILE, RESULT_FILE
+from ..instrument_bridge.protocol import (
+    RAW_FILE,
+    REQUEST_FILE,
+    RESULT_FILE,
+    JobResult,
+    JobState,
+    MeasuredValue,
+    MeasurementRequest,
+)
 from ..schemas import Measurement
 
 __all__ = ("ExperimentParser",)
@@ -37,29 +45,8 @@ __all__ = ("ExperimentParser",)
 _ECHO_RTOL = 1e-12
 
 
-class _ResultFile(pydantic.BaseModel):
-    """The fields of ``result.json`` the parser relies on (the server may add others)."""
-
-    job_id: str
-    instrument: str
-    parameters: dict[str, t.Any]
-    state: t.Literal["done", "failed", "cancelled"]
-    message: str
-    result: dict[str, t.Any] | None
-
-
-class _Value(pydantic.BaseModel):
-    """The part of a method's result that makes the figure of merit."""
-
-    model_config = pydantic.ConfigDict(allow_inf_nan=False)
-
-    value: float
-    unit: str
-    quantity: str = "conductivity"
-
-
 class ExperimentParser(Parser):
-    """Turn ``result.json`` and ``raw.h5`` into ``measurement`` and ``raw_data``, or an exit code saying why not."""
+    """Turn the result and raw files into ``measurement`` and ``raw_data``, or an exit code saying why not."""
 
     def parse(self, **kwargs: t.Any) -> ExitCode:
         raw_error = self._keep_raw_data()
@@ -68,21 +55,21 @@ class ExperimentParser(Parser):
         except FileNotFoundError:
             return self.exit_codes.ERROR_RESULT_MISSING
         try:
-            document = _ResultFile.model_validate_json(text)
+            document = JobResult.model_validate_json(text)
         except pydantic.ValidationError as error:
             return self._invalid(f"{RESULT_FILE}: {describe_validation_error(error)}")
         problem = raw_error or self._mismatch(document)
         if problem:
             return self._invalid(problem)
 
-        if document.state == "failed":
+        if document.state is JobState.FAILED:
             return self.exit_codes.ERROR_INSTRUMENT_FAULT.format(message=document.message)
-        if document.state == "cancelled":
+        if document.state is JobState.CANCELLED:
             return self.exit_codes.ERROR_JOB_CANCELLED.format(message=document.message)
         if "raw_data" not in self.outputs:
             return self.exit_codes.ERROR_RAW_DATA_MISSING
         try:
-            value = _Value.model_validate(document.result)
+            value = MeasuredValue.model_validate(document.result)
             measurement = self._measurement(value)
         except pydantic.ValidationError as error:
             return self._invalid(f"the result of a done job: {describe_validation_error(error)}")
@@ -93,7 +80,7 @@ class ExperimentParser(Parser):
         return self.exit_codes.ERROR_INVALID_RESULT.format(error=error)
 
     def _keep_raw_data(self) -> str | None:
-        """Output ``raw.h5`` as ``raw_data`` if it was retrieved and is the HDF5 log of this job."""
+        """Output the raw file as ``raw_data`` if it was retrieved and is the HDF5 log of this job."""
         try:
             content = self.retrieved.base.repository.get_object_content(RAW_FILE, mode="rb")
         except FileNotFoundError:
@@ -108,22 +95,23 @@ class ExperimentParser(Parser):
         self.out("raw_data", SinglefileData(io.BytesIO(content), filename=RAW_FILE))
         return None
 
-    def _mismatch(self, document: _ResultFile) -> str | None:
+    def _mismatch(self, document: JobResult) -> str | None:
         """Why the result is not that of this job and request, if it is not."""
         if document.job_id != self.node.get_job_id():
             return f"{RESULT_FILE} is the result of job {document.job_id!r}, not of this job {self.node.get_job_id()!r}"
-        sent = json.loads(self.node.base.repository.get_object_content(REQUEST_FILE, mode="r"))["parameters"]
+        sent = MeasurementRequest.model_validate_json(
+            self.node.base.repository.get_object_content(REQUEST_FILE, mode="r")).parameters
         for name, value in sent.items():
             echoed = document.parameters.get(name)
             if not isinstance(echoed, (int, float)) or not math.isclose(echoed, value, rel_tol=_ECHO_RTOL):
                 return f"the rig ran {name}={echoed!r}, but the request asked for {name}={value!r}"
         return None
 
-    def _measurement(self, value: _Value) -> Measurement:
+    def _measurement(self, value: MeasuredValue) -> Measurement:
         """The FINALES measurement of the requested formulation and temperature, with the rig's value.
 
         The point is the one requested (nominal), as in the campaign's search space; the prepared
-        composition and the measured temperature the rig reports stay in ``result.json``.
+        composition and the measured temperature the rig reports stay in the result file.
         """
         return measurement_at_point(self.node.inputs, value=value.value, unit=value.unit, origin="experiment",
                                     measurement_id=self.node.uuid, name=value.quantity)
