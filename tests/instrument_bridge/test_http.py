@@ -196,6 +196,23 @@ def test_invalid_request_file_gets_422(client):
     assert client.post("/jobs", json={"workspace": "no-such-ws", "request_file": "request.json"}).status_code == 404
 
 
+@pytest.mark.parametrize("method", [["conductivity"], {"name": "conductivity"}])
+def test_a_request_file_whose_method_is_no_name_gets_422_not_500(server, client, method):
+    """The server once looked the method up as given and answered 500; the client then retried, never refused."""
+    from aiida_bigmap_al.instrument_bridge.client import InstrumentClient, InstrumentRequestRejected
+
+    ws = _workspace(client, f"calc-method-{type(method).__name__}")
+    client.put(f"/workspaces/{ws}/files/request.json", content=json.dumps({"method": method, "parameters": {}}).encode())
+    response = client.post("/jobs", json={"workspace": ws, "request_file": "request.json"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == ('request.json: expected {"method": <name>, "parameters": {...}}: '
+                                         "method: Input should be a valid string")
+    with InstrumentClient(server.url, TOKEN) as instrument, pytest.raises(InstrumentRequestRejected, match="method"):
+        instrument.submit(ws)
+    inline = client.post("/jobs", json={"method": method, "parameters": {}})
+    assert inline.status_code == 422 and "method: Input should be a valid string" in inline.json()["detail"]
+
+
 def test_cancel(client):
     running = client.post("/jobs", json={"method": "slow", "parameters": {"seconds": 20}}).json()
     queued = client.post("/jobs", json=REQUEST).json()

@@ -89,6 +89,8 @@ CASES = {
                         "the rig ran temperature=300.0"),
     "unknown unit": (lambda f: _edit(f, result={"unit": "furlongs"}), CODES.ERROR_INVALID_RESULT, "furlongs"),
     "no value": (lambda f: _edit(f, result=None), CODES.ERROR_INVALID_RESULT, "the result of a done job"),
+    "a job still running": (lambda f: _edit(f, state="running"), CODES.ERROR_INVALID_RESULT,
+                            "result.json: state: Value error, a result is written once a job has ended"),
     "no raw data": (lambda f: {"result.json": f["result.json"]}, CODES.ERROR_RAW_DATA_MISSING, "raw.h5"),
     "raw data not HDF5": (lambda f: {**f, "raw.h5": b"not hdf5"}, CODES.ERROR_INVALID_RESULT, "not an HDF5 file"),
     "failed job": (lambda f: _edit(f, state="failed", message="step 'fill' (move_to_cell) error: no reply"),
