@@ -25,7 +25,7 @@ from .learning.scoring import CalibratedModel, ModelScore, score_model
 from .learning.strategy import GP_MAP, LANDESFEIND
 
 __all__ = ["CANDIDATES", "DEFAULT_BATCH_NOISE", "NAMES", "TrainingData", "calibrated_model",
-           "choose", "score_candidates"]
+           "candidates", "choose", "score_candidates"]
 
 #: Model inputs, in column order.
 NAMES = ("r", "c", "T")
@@ -63,47 +63,70 @@ CANDIDATES = {
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Formulation means per temperature: inputs X (r, c, T), values y, replicate counts, the
-    formulation of each row (for grouped folds), and the measurement noise of the data."""
+    """Dataset rows as model inputs: X (columns ``names``, scaled by ``bounds``), values y, the
+    replicate count of each row, its temperature (the calibration's condition), its formulation
+    (for grouped folds), and the measurement noise of the data."""
 
     X: np.ndarray
     y: np.ndarray
     n_replicates: np.ndarray
+    temperature: np.ndarray
     formulation: np.ndarray
     noise: MeasurementNoise
+    names: tuple
+    bounds: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows, batch_noise=DEFAULT_BATCH_NOISE, names=None, bounds=None):
+        """From dataset rows (``r``, ``c``, ``temperature``, ``value``; ``replicates`` and
+        ``replicate_std`` where known). ``names`` default to r, c and, over several temperatures,
+        T; ``bounds`` to the data's range."""
+        if not rows:
+            raise ValueError("no rows: nothing to fit a model on")
+        table = np.array([[row["r"], row["c"], row["temperature"], row["value"]] for row in rows])
+        temperature = table[:, 2]
+        if names is None:
+            names = NAMES if np.ptp(temperature) > 0 else NAMES[:2]
+        X = table[:, [NAMES.index(name) for name in names]]
+        counts = np.array([row.get("replicates") or 1 for row in rows])
+        noise = MeasurementNoise(replicate_scatter(
+            table[:, 3], [row.get("replicate_std") for row in rows], counts), batch_noise)
+        _, formulation = np.unique(table[:, :2], axis=0, return_inverse=True)
+        if bounds is None:
+            bounds = np.column_stack([X.min(axis=0), X.max(axis=0)])
+        return cls(X, table[:, 3], counts, temperature, formulation.ravel(), noise, tuple(names),
+                   np.asarray(bounds, dtype=float))
 
     @classmethod
     def from_data(cls, data: ConductivityData, batch_noise=DEFAULT_BATCH_NOISE) -> TrainingData:
-        rows, counts, groups = [], [], []
-        for T in data.temperatures():
-            X, groups_T = data.replicates(T)
-            for (r, c), values in zip(X, groups_T):
-                rows.append((r, c, T, values.mean()))
-                counts.append(len(values))
-                groups.append(values)
-        table = np.array(rows, dtype=float)
-        _, formulation = np.unique(table[:, :2], axis=0, return_inverse=True)
-        noise = MeasurementNoise(replicate_scatter(groups), batch_noise)
-        return cls(table[:, :3], table[:, 3], np.array(counts), formulation.ravel(), noise)
+        return cls.from_rows(data.mean_rows(), batch_noise)
 
-    @property
-    def bounds(self) -> np.ndarray:
-        return np.column_stack([self.X.min(axis=0), self.X.max(axis=0)])
+    def build(self, strategy: Strategy, seed=0):
+        """A fresh, unfitted model of ``strategy`` for these inputs."""
+        conditions = {} if "T" in self.names else {"temperature": float(self.temperature[0])}
+        return strategy.build_model(self.bounds, seed, list(self.names), conditions)
 
-    def build(self, name, seed=0):
-        """A fresh, unfitted model of the candidate ``name`` for these inputs."""
-        if name not in CANDIDATES:
-            raise ValueError(f"unknown model {name!r}; choose from {sorted(CANDIDATES)}")
-        return CANDIDATES[name].build_model(self.bounds, seed, list(NAMES))
+    def row_noise(self):
+        """The replicate noise of each row's value (a mean of its replicates)."""
+        return self.noise.std(self.y, self.n_replicates, batch=False)
 
 
-def score_candidates(training: TrainingData, names=None, n_folds=10, seed=0, progress=None):
-    """The :class:`ModelScore` of each named candidate (all by default), in the order given."""
+def candidates(names=None) -> dict:
+    """The named candidates (all by default); an unknown name is refused with the known ones."""
+    unknown = sorted(set(names or ()) - set(CANDIDATES))
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {sorted(CANDIDATES)}")
+    return {name: CANDIDATES[name] for name in (names or CANDIDATES)}
+
+
+def score_candidates(training: TrainingData, strategies: dict, n_folds=10, seed=0, progress=None):
+    """The :class:`ModelScore` of each strategy (``{name: Strategy}``), in the order given."""
     scores = []
-    for name in names or CANDIDATES:
-        scores.append(score_model(name, lambda name=name: training.build(name, seed), training.X,
-                                  training.y, training.formulation, training.X[:, 2],
-                                  training.noise, training.n_replicates, n_folds, seed))
+    for name, strategy in strategies.items():
+        scores.append(score_model(name, lambda strategy=strategy: training.build(strategy, seed),
+                                  training.X, training.y, training.formulation,
+                                  training.temperature, training.noise, training.n_replicates,
+                                  n_folds, seed))
         if progress is not None:
             progress(scores[-1])
     return scores
@@ -114,8 +137,7 @@ def choose(scores) -> ModelScore:
     return min(scores, key=lambda score: score.rmse)
 
 
-def calibrated_model(training: TrainingData, score: ModelScore, seed=0) -> CalibratedModel:
-    """The scored candidate fitted on all the data, with its calibration and the data's noise."""
-    noise_std = training.noise.std(training.y, training.n_replicates, batch=False)
-    model = training.build(score.name, seed).fit(training.X, training.y, noise_std=noise_std)
-    return CalibratedModel(model, score.calibration, training.noise, condition_column=2)
+def calibrated_model(training: TrainingData, strategy: Strategy, calibration, seed=0):
+    """``strategy``'s model fitted on all the data, with ``calibration`` and the data's noise."""
+    model = training.build(strategy, seed).fit(training.X, training.y, noise_std=training.row_noise())
+    return CalibratedModel(model, calibration, training.noise)

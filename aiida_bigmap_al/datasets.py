@@ -130,6 +130,21 @@ class ConductivityData:
         return X, y_mean, n_replicates
 
 
+    def mean_rows(self) -> list[dict]:
+        """One row per formulation and temperature: ``r``, ``c``, ``temperature``, the mean
+        ``value`` of its replicates, their number ``replicates`` and their sample standard
+        deviation ``replicate_std`` (None for a single replicate). Coldest first, then as
+        :meth:`pool`."""
+        rows = []
+        for temperature in self.temperatures():
+            X, groups = self.replicates(temperature)
+            rows.extend({"r": float(r), "c": float(c), "temperature": float(temperature),
+                         "value": float(values.mean()), "replicates": int(values.size),
+                         "replicate_std": float(values.std(ddof=1)) if values.size > 1 else None}
+                        for (r, c), values in zip(X, groups))
+        return rows
+
+
 # --- reading the FZJ format ----------------------------------------------------------------
 
 _BOUNDS = {

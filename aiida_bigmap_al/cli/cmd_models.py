@@ -23,9 +23,12 @@ SEED = click.option("--seed", type=int, default=0, show_default=True,
 def training_data(data_path, batch_noise):
     """The formulation means of a data file, with the noise of its measurements."""
     from ..conductivity_models import DEFAULT_BATCH_NOISE, TrainingData
-    from ..datasets import load_fzj
+    from ..datasets import DataFormatError, load_fzj
 
-    data = load_fzj(data_path)
+    try:
+        data = load_fzj(data_path)
+    except DataFormatError as error:
+        raise click.BadParameter(str(error), param_hint="--data") from None
     return TrainingData.from_data(data, DEFAULT_BATCH_NOISE if batch_noise is None else batch_noise)
 
 
@@ -48,19 +51,19 @@ def models(data_path, names, folds, batch_noise, seed, json_path, plot_path):
     noise, the std `bigmap-al predict` reports), and names the model that predict would use.
     """
     from ..analysis.model_table import format_scores
-    from ..conductivity_models import CANDIDATES, choose, score_candidates
+    from ..conductivity_models import candidates, choose, score_candidates
 
-    unknown = sorted(set(names) - set(CANDIDATES))
-    if unknown:
-        raise click.BadParameter(f"unknown model(s) {unknown}; choose from {sorted(CANDIDATES)}",
-                                 param_hint="--model")
+    try:
+        strategies = candidates(names)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--model") from None
     training = training_data(data_path, batch_noise)
     click.echo(f"data: {data_path} ({len(training.y)} formulation means, replicate noise "
                f"{training.noise.replicate:.1%}, between batches {training.noise.between_batch:.1%})",
                err=True)
-    with click.progressbar(length=len(names or CANDIDATES), label="cross-validating",
+    with click.progressbar(length=len(strategies), label="cross-validating",
                            file=click.get_text_stream("stderr")) as bar:
-        scores = score_candidates(training, names or None, folds, seed, progress=lambda _: bar.update(1))
+        scores = score_candidates(training, strategies, folds, seed, progress=lambda _: bar.update(1))
     best = choose(scores)
     click.echo(format_scores(scores, best))
     if json_path is not None:

@@ -54,20 +54,18 @@ class MeasurementNoise:
         return np.abs(np.asarray(value, dtype=float)) * np.sqrt(relative)
 
 
-def replicate_scatter(groups_of_replicates) -> float:
-    """The pooled relative standard deviation of replicates: sqrt(sum of squared relative
-    deviations from each group's mean / sum of (n - 1)); groups of one replicate carry nothing."""
-    squares, dof = 0.0, 0
-    for values in groups_of_replicates:
-        values = np.asarray(values, dtype=float)
-        if len(values) < 2 or values.mean() == 0:
-            continue
-        squares += float(np.sum((values / values.mean() - 1.0) ** 2))
-        dof += len(values) - 1
-    if dof == 0:
+def replicate_scatter(mean, std, count) -> float:
+    """The pooled relative standard deviation of replicates, from each group's ``mean``, sample
+    ``std`` and ``count``: sqrt(sum((n - 1) (std / mean)**2) / sum(n - 1)). Groups of one
+    replicate (their std may be None or NaN) carry nothing."""
+    count = np.asarray(count, dtype=float)
+    std = np.array([np.nan if s is None else s for s in std], dtype=float)
+    used = (count > 1) & np.isfinite(std) & (np.asarray(mean, dtype=float) != 0)
+    if not used.any():
         raise ValueError("no formulation has two or more replicates: the replicate noise is "
                          "unknown; give it explicitly")
-    return float(np.sqrt(squares / dof))
+    relative = std[used] / np.asarray(mean, dtype=float)[used]
+    return float(np.sqrt(np.sum((count[used] - 1) * relative**2) / np.sum(count[used] - 1)))
 
 
 @dataclass(frozen=True)

@@ -123,21 +123,16 @@ def _rmse(residual):
 
 
 class CalibratedModel:
-    """A fitted model whose ``predict`` gives the std of a *future measurement*.
+    """A fitted model whose ``predict`` gives the std of a *future measurement*."""
 
-    :param condition_column: the input column the calibration is indexed by (e.g. temperature).
-    """
-
-    def __init__(self, model, calibration: Calibration, noise: MeasurementNoise, condition_column):
+    def __init__(self, model, calibration: Calibration, noise: MeasurementNoise):
         self.model = model
         self.calibration = calibration
         self.noise = noise
-        self.condition_column = condition_column
 
-    def predict(self, X):
-        """``(mean, std)``: std = recalibrated model std (+) one measurement's replicate and
-        between-batch noise."""
-        X = np.asarray(X, dtype=float)
+    def predict(self, X, condition):
+        """``(mean, std)`` at ``X`` under ``condition`` (one per row, e.g. the temperature): std =
+        recalibrated model std (+) one measurement's replicate and between-batch noise."""
         mean, model_std = self.model.predict(X)
-        model_std = self.calibration.std(model_std, X[:, self.condition_column])
+        model_std = self.calibration.std(model_std, condition)
         return mean, np.hypot(model_std, self.noise.std(mean, 1, batch=True))

@@ -87,7 +87,8 @@ def _number(value):
 
 def dataset_from(data: ConductivityData, origin: str = "experiment", temperatures=None) -> dict:
     """A dataset document (version 0, see :mod:`.records`) of ``data``: one row per formulation
-    and temperature, holding the mean of its replicates and their number.
+    and temperature, holding the mean of its replicates, their number and their standard
+    deviation (see :meth:`~aiida_bigmap_al.datasets.ConductivityData.mean_rows`).
 
     Replicates are averaged because the surrogate should learn the formulation's conductivity,
     not give a formulation measured eight times eight times the weight of one measured once.
@@ -98,15 +99,8 @@ def dataset_from(data: ConductivityData, origin: str = "experiment", temperature
     unit = data.units.get("conductivity")
     if unit != UNIT:
         raise ValueError(f"conductivity of {data.source!r} is in {unit!r}, expected {UNIT!r}")
-    rows = []
-    for temperature in data.temperatures():
-        if temperatures is not None and not _near_any(temperature, temperatures):
-            continue
-        X, mean, count = data.pool(temperature)
-        rows.extend({"r": float(r), "c": float(c), "temperature": float(temperature),
-                     "value": float(value), "replicates": int(n), "origin": origin,
-                     "measurement": None}
-                    for (r, c), value, n in zip(X, mean, count))
+    rows = [{**row, "origin": origin, "measurement": None} for row in data.mean_rows()
+            if temperatures is None or _near_any(row["temperature"], temperatures)]
     return {"version": 0, "variables": ["r", "c"], "unit": UNIT, "source": data.source,
             "rows": rows}
 

@@ -83,7 +83,7 @@ def test_recalibrated_coverage_is_near_68_and_95_percent():
     assert 0.90 <= score.coverage[2.0] <= 0.99
     assert score.training_rmse >= 0.8 * score.noise_rmse  # no fit below the noise
     model = GaussianProcess(random_state=0).fit(X, y, noise_std=noise.std(y))
-    mean, std = CalibratedModel(model, score.calibration, noise, 2).predict(X[:3])
+    mean, std = CalibratedModel(model, score.calibration, noise).predict(X[:3], X[:3, 2])
     assert np.all(std >= noise.std(mean))  # a future measurement is never surer than its noise
 
 
@@ -96,6 +96,10 @@ def test_measurement_noise():
 
 
 def test_replicate_scatter_pools_relative_deviations():
-    assert replicate_scatter([[9.0, 11.0], [5.0], [1.9, 2.1]]) == pytest.approx(np.sqrt((0.02 + 0.005) / 2))
+    groups = [np.array([9.0, 11.0]), np.array([5.0]), np.array([1.9, 2.1])]
+    mean, count = [g.mean() for g in groups], [g.size for g in groups]
+    std = [g.std(ddof=1) if g.size > 1 else None for g in groups]
+    # relative deviations from the group means: 0.1, 0.1 and 0.05, 0.05 (one degree of freedom each)
+    assert replicate_scatter(mean, std, count) == pytest.approx(np.sqrt((0.02 + 0.005) / 2))
     with pytest.raises(ValueError, match="two or more replicates"):
-        replicate_scatter([[1.0], [2.0]])
+        replicate_scatter([1.0, 2.0], [None, None], [1, 1])
