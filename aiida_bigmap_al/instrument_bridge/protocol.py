@@ -29,7 +29,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AUTH_HEADER",
@@ -196,6 +196,16 @@ class Job(BaseModel):
 
 # --- the result ---------------------------------------------------------------------------------
 
+
+def _ended(state: JobState) -> JobState:
+    if state not in FINAL_STATES:
+        raise ValueError(f"a result is written once a job has ended (done, failed or cancelled), not {state.value!r}")
+    return state
+
+
+#: The state of a job that has a result.
+FinalState = Annotated[JobState, AfterValidator(_ended)]
+
 StepStatus = Literal["ok", "error", "interrupted", "skipped"]
 
 
@@ -224,7 +234,7 @@ class JobResult(BaseModel):
     job_id: str
     method: str
     parameters: dict[str, Any]
-    state: JobState
+    state: FinalState
     message: str
     created: Timestamp
     started: Timestamp | None
@@ -232,13 +242,6 @@ class JobResult(BaseModel):
     result: dict[str, Any] | None
     steps: list[StepRecord] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=lambda: {"raw": RAW_FILE})
-
-    @field_validator("state")
-    @classmethod
-    def _final(cls, state: JobState) -> JobState:
-        if state not in FINAL_STATES:
-            raise ValueError(f"a result is written once a job has ended (done, failed or cancelled), not {state.value!r}")
-        return state
 
 
 class MeasuredValue(BaseModel):
