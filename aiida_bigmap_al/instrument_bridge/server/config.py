@@ -40,10 +40,10 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..emulators import options_model
 from .actions import ACTIONS
@@ -78,6 +78,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _one_of(registry: dict[str, Any], what: str) -> AfterValidator:
+    """A check that a name is a key of ``registry`` (a device kind, an action); its error lists the known ones."""
+
+    def check(value: str) -> str:
+        if value not in registry:
+            raise ValueError(f"unknown {what} {value!r}; known {what}s: {sorted(registry)}")
+        return value
+
+    return AfterValidator(check)
+
+
 class FaultSpec(_Strict):
     """Make an emulated device misbehave from start-up (fault tests and demonstrations)."""
 
@@ -98,7 +109,7 @@ class EmulatorSpec(_Strict):
 class DeviceSpec(_Strict):
     """One device: its kind (-> driver), its protocol address, and how to reach it."""
 
-    kind: str
+    kind: Annotated[str, _one_of(DRIVERS, "device kind")]
     address: str = Field(pattern=r"^[A-Za-z0-9]+$")
     url: str | None = None
     emulator: EmulatorSpec | None = None
@@ -107,13 +118,6 @@ class DeviceSpec(_Strict):
     baudrate: int = Field(9600, gt=0)
     settings: dict[str, Any] = Field(default_factory=dict)
     _settings: BaseModel = PrivateAttr()
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, value: str) -> str:
-        if value not in DRIVERS:
-            raise ValueError(f"unknown device kind {value!r}; known kinds: {sorted(DRIVERS)}")
-        return value
 
     @model_validator(mode="after")
     def _connection_and_settings(self) -> DeviceSpec:
@@ -159,17 +163,10 @@ class StepSpec(_Strict):
     """One step of a method: an action on some devices with some parameters."""
 
     name: str = Field(pattern=_IDENTIFIER)
-    action: str
+    action: Annotated[str, _one_of(ACTIONS, "action")]
     devices: dict[str, str | list[str]] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     always: bool = Field(False, description="run even after an earlier step failed or the job was cancelled")
-
-    @field_validator("action")
-    @classmethod
-    def _known_action(cls, value: str) -> str:
-        if value not in ACTIONS:
-            raise ValueError(f"unknown action {value!r}; known actions: {sorted(ACTIONS)}")
-        return value
 
 
 class MethodSpec(_Strict):
