@@ -77,10 +77,12 @@ class TrainingData:
     bounds: np.ndarray
 
     @classmethod
-    def from_rows(cls, rows, batch_noise=DEFAULT_BATCH_NOISE, names=None, bounds=None):
+    def from_rows(cls, rows, batch_noise=DEFAULT_BATCH_NOISE, names=None, bounds=None,
+                  replicate_noise=None):
         """From dataset rows (``r``, ``c``, ``temperature``, ``value``; ``replicates`` and
         ``replicate_std`` where known). ``names`` default to r, c and, over several temperatures,
-        T; ``bounds`` to the data's range."""
+        T; ``bounds`` to the data's range; ``replicate_noise`` (relative) to the pooled scatter of
+        the rows' replicates."""
         if not rows:
             raise ValueError("no rows: nothing to fit a model on")
         table = np.array([[row["r"], row["c"], row["temperature"], row["value"]] for row in rows])
@@ -89,8 +91,10 @@ class TrainingData:
             names = NAMES if np.ptp(temperature) > 0 else NAMES[:2]
         X = table[:, [NAMES.index(name) for name in names]]
         counts = np.array([row.get("replicates") or 1 for row in rows])
-        noise = MeasurementNoise(replicate_scatter(
-            table[:, 3], [row.get("replicate_std") for row in rows], counts), batch_noise)
+        if replicate_noise is None:
+            replicate_noise = replicate_scatter(
+                table[:, 3], [row.get("replicate_std") for row in rows], counts)
+        noise = MeasurementNoise(replicate_noise, batch_noise)
         _, formulation = np.unique(table[:, :2], axis=0, return_inverse=True)
         if bounds is None:
             bounds = np.column_stack([X.min(axis=0), X.max(axis=0)])

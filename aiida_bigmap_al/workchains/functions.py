@@ -16,6 +16,7 @@ from aiida.engine import ExitCode, calcfunction
 from aiida.orm import ArrayData, Dict, Int
 
 from ..learning import Strategy, initial_picks, propose
+from ..learning.calibration import MeasurementNoise
 from ..learning.objective import best_per_temperature
 from ..calcjobs.point import measurement_at_point
 from ..space import SearchSpace
@@ -66,22 +67,34 @@ def initial_design(space: Dict, settings: Dict, candidates: ArrayData | None = N
     return {f"suggestion_{i}": _document(row, space_) for i, row in enumerate(rows)}
 
 
-def fitted_model(space_, strategy_, seed, rows):
-    """The strategy's model fitted on dataset rows, with its X and y: how every step rebuilds a model."""
+def fitted_model(space_, strategy_, seed, rows, noise=None):
+    """The strategy's model fitted on dataset rows, with its X and y: how every step rebuilds a model.
+
+    :param noise: ``{"replicate": x, "between_batch": y}`` (relative), or None: with it, each
+        row's replicate noise (of the mean of its ``replicates``) is given to the fit as known
+        noise, so that the model does not fit the data more closely than they were measured.
+    """
     names, bounds = records.features(space_)
     conditions = {} if "T" in names else {"temperature": records.temperatures(space_)[0]}
     X, y = records.rows_to_arrays(rows, space_)
-    return strategy_.build_model(bounds, seed, names, conditions).fit(X, y), X, y
+    noise_std = None
+    if noise is not None:
+        counts = [row.get("replicates") or 1 for row in rows]
+        noise_std = MeasurementNoise(**noise).std(y, counts, batch=False)
+    return strategy_.build_model(bounds, seed, names, conditions).fit(X, y, noise_std), X, y
 
 
 @calcfunction
-def fit_model(dataset: Dict, space: Dict, strategy: Dict, seed: Int) -> Dict:
-    """Fit the strategy's model on a dataset: model version n for dataset version n."""
+def fit_model(dataset: Dict, space: Dict, strategy: Dict, seed: Int, noise: Dict | None = None) -> Dict:
+    """Fit the strategy's model on a dataset: model version n for dataset version n (with the
+    measurement ``noise`` of the data as known noise, see :func:`fitted_model`)."""
     space_ = SearchSpace.from_dict(space.get_dict())
     strategy_ = Strategy.model_validate(strategy.get_dict())
-    model, X, y = fitted_model(space_, strategy_, seed.value, dataset["rows"])
+    noise_ = noise.get_dict() if noise is not None else None
+    model, X, y = fitted_model(space_, strategy_, seed.value, dataset["rows"], noise_)
     fitted = model.predict_mean(X)
     return Dict({
+        "noise": noise_,
         "version": dataset["version"],
         "strategy": strategy_.model_dump(mode="json"),
         "seed": seed.value,
@@ -109,7 +122,7 @@ def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
     """
     space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
     strategy_ = Strategy.model_validate(model["strategy"])
-    fitted, X, y = fitted_model(space_, strategy_, model["seed"], dataset["rows"])
+    fitted, X, y = fitted_model(space_, strategy_, model["seed"], dataset["rows"], model.get("noise"))
     X_candidates = candidate_points(space_, settings_, candidates)
     unknown = [label for label in points if not label.startswith(("pending_", "failed_"))]
     if unknown:

@@ -3,7 +3,14 @@
 The BIG-MAP demonstrator ended its campaign on the FZJ data with a one-shot step: a surrogate over
 (r, c, T) fitted on every measurement, asked in full exploitation mode (its predicted mean alone)
 for the hypothetical top formulations at each temperature from -30 to 60 °C. This workchain does
-that, leaving the provenance dataset --fit_model--> model --propose_top--> proposals.
+that, leaving the provenance dataset --choose_model--> scores, strategy, noise --fit_model-->
+model --propose_top--> proposals.
+
+Unless a strategy is given, the model is the best of every candidate surrogate (with and without
+prior) by leave-formulation-out cross-validation (:mod:`aiida_bigmap_al.conductivity_models`); the
+scores of all of them are the ``scores`` output. The std of each proposal is that of a future
+measurement there: the model's std recalibrated on its cross-validation residuals, plus the
+replicate and between-batch noise.
 
 Each proposal is its own ``Dict`` node, a suggestion document (:func:`.records.suggestion_document`)
 like the ones an active-learning campaign makes, so it can be given as the ``suggestion`` input of
@@ -23,19 +30,21 @@ import pydantic
 from aiida import orm
 from aiida.engine import ExitCode, WorkChain, calcfunction
 
+from .. import conductivity_models
 from ..datasets import TEMPERATURE_TOLERANCE
-from ..learning import STRATEGIES, Strategy
+from ..learning import Strategy
+from ..learning.calibration import Calibration, MeasurementNoise
+from ..learning.scoring import CalibratedModel
 from ..space import SearchSpace
 from . import functions, records
 
-__all__ = ["OneShotWorkChain", "distinct_top", "proposal_label", "propose_top"]
+__all__ = ["OneShotWorkChain", "choose_model", "distinct_top", "proposal_label", "propose_top"]
 
 #: The acquisition of a one-shot proposal: the predicted mean, nothing for exploration.
 ACQUISITION = "exploit"
 
-#: The default surrogate: a GP on top of the Landesfeind 2019 law, which carries the strong
-#: temperature dependence that a stationary kernel alone extrapolates poorly.
-DEFAULT_STRATEGY = STRATEGIES["gp-prior-exploit"]
+#: The name of a strategy given as input among the scores.
+GIVEN = "given"
 
 
 def proposal_label(temperature: float, rank: int) -> str:
@@ -65,24 +74,58 @@ def distinct_top(unit_points, means, k: int, min_distance: float) -> list[int]:
     return chosen
 
 
+def training_data(dataset, space_, settings) -> conductivity_models.TrainingData:
+    """The dataset's rows as the model's inputs in ``space_``, with the measurement noise."""
+    names, bounds = records.features(space_)
+    return conductivity_models.TrainingData.from_rows(
+        dataset["rows"], settings["batch_noise"], names, bounds, settings.get("replicate_noise"))
+
+
+@calcfunction
+def choose_model(dataset: orm.Dict, space: orm.Dict, settings: orm.Dict,
+                 strategy: orm.Dict | None = None) -> dict:
+    """Score the candidate models (or only ``strategy``) by cross-validation grouped by formulation.
+
+    Returns ``scores`` (every candidate's figures, the chosen one's name and the noise), the
+    chosen ``strategy`` and the measurement ``noise`` that the fit and the proposals use.
+    """
+    space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
+    training = training_data(dataset, space_, settings_)
+    strategies = ({GIVEN: Strategy.model_validate(strategy.get_dict())} if strategy is not None
+                  else conductivity_models.candidates())
+    n_folds = min(settings_["n_folds"], len(np.unique(training.formulation)))
+    scores = conductivity_models.score_candidates(training, strategies, n_folds, settings_["seed"])
+    chosen = conductivity_models.choose(scores)
+    noise = {"replicate": training.noise.replicate, "between_batch": training.noise.between_batch}
+    return {"scores": orm.Dict({"chosen": chosen.name, "noise": noise,
+                                "models": [score.as_dict() for score in scores]}),
+            "strategy": orm.Dict(strategies[chosen.name].model_dump(mode="json")),
+            "noise": orm.Dict(noise)}
+
+
 @calcfunction
 def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
-                n_candidates: orm.Int, min_distance: orm.Float, seed: orm.Int) -> dict | ExitCode:
+                n_candidates: orm.Int, min_distance: orm.Float, seed: orm.Int,
+                scores: orm.Dict) -> dict | ExitCode:
     """Per temperature of ``space``, the ``k`` distinct Sobol candidates with the highest predicted mean.
 
     Returns ``proposals`` (one suggestion document per candidate, labelled by
     :func:`proposal_label`) and ``suggestions``, the summary that ranks them by label and UUID
     beside the best measured row, so that no document is stored twice.
 
-    The model is rebuilt from its strategy, seed and training data (deterministic, as in
-    :func:`.functions.suggest`), so ``dataset`` must be the one ``model`` was fitted on.
+    The model is rebuilt from its strategy, seed, noise and training data (deterministic, as in
+    :func:`.functions.suggest`), so ``dataset`` must be the one ``model`` was fitted on; its std is
+    recalibrated with the chosen model's calibration in ``scores``, plus the measurement noise.
     """
     if model["training_data"] != dataset.uuid:
         raise ValueError(f"model {model.uuid} was fitted on dataset {model['training_data']}, "
                          f"not on {dataset.uuid}")
     space_ = SearchSpace.from_dict(space.get_dict())
     fitted, _, _ = functions.fitted_model(space_, Strategy.model_validate(model["strategy"]),
-                                    model["seed"], dataset["rows"])
+                                          model["seed"], dataset["rows"], model["noise"])
+    [chosen] = [entry for entry in scores["models"] if entry["name"] == scores["chosen"]]
+    fitted = CalibratedModel(fitted, Calibration(**chosen["calibration"]),
+                             MeasurementNoise(**model["noise"]))
     sample = space_.sample(n_candidates.value, seed=seed.value, method="sobol")
     per_temperature, proposals = [], {}
     for temperature in records.temperatures(space_):
@@ -121,8 +164,9 @@ def _ranked(fitted, space_, sample, temperature, k, min_distance, version):
     """Suggestion documents of the distinct top ``k`` at one temperature, best first."""
     names, _ = records.features(space_)
     X = np.column_stack([sample, np.full(len(sample), temperature)]) if "T" in names else sample
-    rows = distinct_top(space_.normalise(sample), fitted.predict_mean(X), k, min_distance)
-    mean, std = fitted.predict(X[rows])  # the std only where it is reported: it is the costly part
+    rows = distinct_top(space_.normalise(sample), fitted.model.predict_mean(X), k, min_distance)
+    # the std only where it is reported: it is the costly part
+    mean, std = fitted.predict(X[rows], np.full(len(rows), temperature))
     return [records.suggestion_document(dict(zip(space_.names, sample[row])), temperature,
                                         mean=m, std=s, score=m, model_version=version,
                                         acquisition=ACQUISITION)
@@ -157,10 +201,16 @@ class OneShotWorkChain(WorkChain):
                    help="Existing measurements: a dataset document (`records.dataset_from`).")
         spec.input("space", valid_type=orm.Dict,
                    help="The search space with a `temperature` condition (`SearchSpace.to_dict()`).")
-        spec.input("strategy", valid_type=orm.Dict,
-                   default=lambda: orm.Dict(DEFAULT_STRATEGY.model_dump(mode="json")),
-                   help="Surrogate and optional prior (`learning.Strategy`); the acquisition must "
-                        f"be {ACQUISITION!r}.")
+        spec.input("strategy", valid_type=orm.Dict, required=False,
+                   help="Surrogate and optional prior (`learning.Strategy`; the acquisition must "
+                        f"be {ACQUISITION!r}). Without it, the best candidate by cross-validation.")
+        spec.input("n_folds", valid_type=orm.Int, default=lambda: orm.Int(10),
+                   help="Cross-validation folds, whole formulations per fold.")
+        spec.input("batch_noise", valid_type=orm.Float,
+                   default=lambda: orm.Float(conductivity_models.DEFAULT_BATCH_NOISE),
+                   help="Relative std between measurement batches or rigs, in the proposals' std.")
+        spec.input("replicate_noise", valid_type=orm.Float, required=False,
+                   help="Relative std of replicates; by default pooled from the dataset's rows.")
         spec.input("k", valid_type=orm.Int, default=lambda: orm.Int(5),
                    help="Formulations proposed per temperature.")
         spec.input("n_candidates", valid_type=orm.Int, default=lambda: orm.Int(4096),
@@ -169,8 +219,10 @@ class OneShotWorkChain(WorkChain):
                    help="Least distance between two proposals, in the unit square of the variables.")
         spec.input("seed", valid_type=orm.Int, default=lambda: orm.Int(0))
 
-        spec.outline(cls.validate, cls.fit, cls.propose)
+        spec.outline(cls.validate, cls.choose, cls.fit, cls.propose)
 
+        spec.output("scores", valid_type=orm.Dict,
+                    help="Cross-validated figures of every candidate model and the chosen one.")
         spec.output("model", valid_type=orm.Dict, help="The fitted model (`functions.fit_model`).")
         spec.output("suggestions", valid_type=orm.Dict,
                     help="Per temperature, the ranked proposals (`label` and `uuid` of each) and the "
@@ -191,17 +243,30 @@ class OneShotWorkChain(WorkChain):
             return self.exit_codes.ERROR_EMPTY_DATASET
         try:
             space = SearchSpace.from_dict(self.inputs.space.get_dict())
-            self._check_strategy(space)
+            if "strategy" in self.inputs:
+                self._check_strategy(space)
             self._check_sizes(space)
             self._check_labels(space)
             records.check_rows(self.inputs.dataset["rows"], space)
+            self._check_cross_validation(space)
         except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
             return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=records.one_line(error))
 
+    def choose(self):
+        """Cross-validate the candidates (or the given strategy) and keep the best."""
+        chosen = choose_model(self.inputs.dataset, self.inputs.space, orm.Dict(self._settings()),
+                              **({"strategy": self.inputs.strategy} if "strategy" in self.inputs else {}))
+        self.ctx.chosen = chosen
+        self.out("scores", chosen["scores"])
+        best = next(m for m in chosen["scores"]["models"] if m["name"] == chosen["scores"]["chosen"])
+        self.report(f"model {best['name']}: cross-validated RMSE {best['rmse']:.3f} {records.UNIT}, "
+                    f"{best['within_2_std']:.0%} of held-out formulations within 2 std")
+
     def fit(self):
-        """One model on every measurement."""
+        """One model on every measurement, with the data's noise as known noise."""
         self.ctx.model = functions.fit_model(self.inputs.dataset, self.inputs.space,
-                                             self.inputs.strategy, self.inputs.seed)
+                                             self.ctx.chosen["strategy"], self.inputs.seed,
+                                             self.ctx.chosen["noise"])
         self.out("model", self.ctx.model)
 
     def propose(self):
@@ -209,7 +274,7 @@ class OneShotWorkChain(WorkChain):
         _, node = propose_top.run_get_node(
             self.ctx.model, self.inputs.dataset, self.inputs.space, self.inputs.k,
             self.inputs.n_candidates, self.inputs.min_distance, self.inputs.seed,
-            metadata={"call_link_label": "propose_top"})
+            self.ctx.chosen["scores"], metadata={"call_link_label": "propose_top"})
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_TOO_FEW_CANDIDATES.format(reason=node.exit_message)
         suggestions, proposals = node.outputs.suggestions, dict(node.outputs.proposals)
@@ -219,6 +284,21 @@ class OneShotWorkChain(WorkChain):
             self.report(_top_line(entry, proposals[entry["ranked"][0]["label"]]))
 
     # --- validation helpers --------------------------------------------------------------------
+
+    def _settings(self):
+        settings = {"n_folds": self.inputs.n_folds.value, "seed": self.inputs.seed.value,
+                    "batch_noise": self.inputs.batch_noise.value}
+        if "replicate_noise" in self.inputs:
+            settings["replicate_noise"] = self.inputs.replicate_noise.value
+        return settings
+
+    def _check_cross_validation(self, space):
+        """Folds, noise and at least two formulations, before anything is fitted."""
+        if self.inputs.n_folds.value < 2:
+            raise ValueError(f"`n_folds` must be at least 2, got {self.inputs.n_folds.value}")
+        training = training_data(self.inputs.dataset, space, self._settings())  # checks the noise
+        if len(np.unique(training.formulation)) < 2:
+            raise ValueError("cross-validation needs at least two formulations in the dataset")
 
     def _check_strategy(self, space):
         strategy = Strategy.model_validate(self.inputs.strategy.get_dict())

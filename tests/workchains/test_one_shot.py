@@ -8,7 +8,9 @@ from aiida.engine import run_get_node
 
 from aiida_bigmap_al.calcjobs import SimulationCalcJob
 from aiida_bigmap_al.datasets import ConductivityData, load_fzj
-from aiida_bigmap_al.learning import STRATEGIES
+from aiida_bigmap_al.conductivity_models import CANDIDATES
+from aiida_bigmap_al.learning import STRATEGIES, Strategy
+from aiida_bigmap_al.learning.calibration import MeasurementNoise
 from aiida_bigmap_al.space import fzj_space
 from aiida_bigmap_al.workchains import OneShotWorkChain
 from aiida_bigmap_al.workchains.one_shot import distinct_top, proposal_label
@@ -237,3 +239,29 @@ def test_too_few_distinct_candidates_fails_after_the_fit(aiida_profile, data):
     assert node.exit_status == OneShotWorkChain.exit_codes.ERROR_TOO_FEW_CANDIDATES.status
     assert "asked for k = 5" in node.exit_message
     assert "model" in node.outputs  # the fit itself succeeded and is kept
+
+
+def test_the_model_is_chosen_by_cross_validation_and_its_scores_are_in_the_graph(campaign):
+    scores = campaign.outputs.scores
+    assert [m["name"] for m in scores["models"]] == list(CANDIDATES)
+    best = min(scores["models"], key=lambda m: m["rmse"])
+    assert scores["chosen"] == best["name"]
+    assert len(best["by_condition"]) == len(TEMPERATURES)
+    # dataset --choose_model--> scores, strategy, noise --fit_model--> model --propose_top-->
+    choose = scores.creator
+    assert choose.process_label == "choose_model"
+    assert choose.inputs.dataset.uuid == campaign.inputs.dataset.uuid
+    fit = campaign.outputs.model.creator
+    assert fit.inputs.strategy.creator.uuid == choose.uuid == fit.inputs.noise.creator.uuid
+    assert Strategy.model_validate(fit.inputs.strategy.get_dict()) == CANDIDATES[best["name"]]
+    assert campaign.outputs.suggestions.creator.inputs.scores.uuid == scores.uuid
+    # no model explains the data more closely than they were measured
+    for model in scores["models"]:
+        assert model["training_rmse"] >= model["noise_rmse"], model["name"]
+
+
+def test_a_proposal_s_std_is_that_of_a_future_measurement(campaign):
+    noise = MeasurementNoise(**campaign.outputs.scores["noise"])
+    assert 0.03 < noise.replicate < 0.06 and noise.between_batch == 0.03
+    for label, proposal in campaign.outputs.proposals.items():
+        assert proposal["predicted_std"] > noise.std(proposal["predicted_mean"]), label
