@@ -15,7 +15,8 @@ from aiida.engine import WorkChain, append_, if_, while_
 
 from ..learning import Strategy
 from ..space import SearchSpace
-from . import functions, lane, records
+from ..ledger import Status
+from . import campaign_group, functions, lane, records
 
 __all__ = ["ActiveLearningWorkChain"]
 
@@ -132,7 +133,7 @@ class ActiveLearningWorkChain(WorkChain):
 
     def launch_lanes(self):
         """One lane per instrument, as many as the budget allows, each from its own first point."""
-        group = orm.Group(label=f"bigmap-al/campaign/{self.uuid}").store()
+        group = campaign_group.create_group(self.uuid)
         self.ctx.group_uuid = group.uuid
         rows = self.ctx.dataset["rows"]
         n_lanes = min(len(self.ctx.instruments), self.inputs.budget.value - len(rows))
@@ -140,9 +141,7 @@ class ActiveLearningWorkChain(WorkChain):
             self.report("the initial data leaves nothing to measure: no lane is launched")
             return
         first = self._first_points(n_lanes)
-        for suggestion in first:
-            suggestion.base.extras.set(lane.STATUS, "pending")
-        group.add_nodes(first)
+        campaign_group.register(group, first, Status.PENDING)
         settings = {**self._settings().get_dict(), "budget": self.inputs.budget.value,
                     "stop_at": self.inputs.stop_at.value if "stop_at" in self.inputs else None}
         for (name, code), suggestion in zip(sorted(self.ctx.instruments.items()), first):
@@ -166,7 +165,7 @@ class ActiveLearningWorkChain(WorkChain):
 
     def gather_lanes(self):
         """The campaign's dataset: the start, then every measurement the lanes made, in order."""
-        state = lane.campaign_state(orm.load_group(uuid=self.ctx.group_uuid))
+        state = campaign_group.read(orm.load_group(uuid=self.ctx.group_uuid))
         start = self.ctx.dataset
         if not state.measured and not start["rows"]:
             return self.exit_codes.ERROR_ALL_MEASUREMENTS_FAILED.format(

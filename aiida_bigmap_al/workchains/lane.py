@@ -2,52 +2,30 @@
 
 A WorkChain step waits for everything it launched, so one loop cannot react when *any* of N
 instruments finishes. Instead the campaign launches one lane per instrument; each lane loops
-suggest -> measure -> record on its own instrument. The lanes share the campaign's data through
-an AiiDA ``Group``: suggestions and measurements are added to it, and a suggestion's extra
-``status`` says whether it is ``pending``, ``measured``, ``failed`` or ``withdrawn`` (see
-:meth:`InstrumentLaneWorkChain._over_budget`). Each ``suggest`` takes as
-inputs the measurements and the pending suggestions that exist at that moment, so the provenance
-graph records exactly what the shared learner saw.
+measure -> record -> suggest on its own instrument. The lanes share the campaign's ledger (the
+AiiDA group of :mod:`.campaign_group`): each ``suggest`` takes as inputs the measurements and the
+pending suggestions that exist at that moment, so the provenance graph records exactly what the
+shared learner saw, and each new point is *claimed* before it is measured
+(:meth:`InstrumentLaneWorkChain.claim_next`): under the campaign's lock, a point that another lane
+claimed meanwhile, or that the budget has no room for, is withdrawn instead of measured twice.
 """
 
 from __future__ import annotations
-
-import typing as t
 
 from aiida import orm
 from aiida.engine import WorkChain, while_
 from aiida.plugins import CalculationFactory
 
-from . import functions
+from .. import ledger
+from ..space import SearchSpace
+from . import campaign_group, functions
 
-__all__ = ["CampaignState", "InstrumentLaneWorkChain", "campaign_state", "measured_values", "measurement_builder",
-           "measuring_job"]
+__all__ = ["InstrumentLaneWorkChain", "measured_values", "measurement_builder", "measuring_job"]
 
 #: Failed measurements in a row after which a lane stops: its instrument (or model) is not working.
 MAX_FAILURES_IN_A_ROW = 3
-
-STATUS = "status"
-
-
-class CampaignState(t.NamedTuple):
-    """What the lanes have done so far, oldest first: measurements, pending and failed suggestions."""
-
-    measured: list
-    pending: list
-    failed: list
-
-
-def campaign_state(group) -> CampaignState:
-    """The campaign so far, from one query for the whole group (nodes with their extras)."""
-    query = orm.QueryBuilder().append(orm.Group, filters={"uuid": group.uuid}, tag="group")
-    query.append(orm.Node, with_group="group", project=["*", "extras"], tag="node")
-    query.order_by({"node": {"ctime": "asc"}})
-    nodes = query.all()
-    measured_uuids = {extras["measurement"] for _, extras in nodes if extras.get(STATUS) == "measured"}
-    return CampaignState(
-        measured=[node for node, _ in nodes if node.uuid in measured_uuids],
-        pending=[node for node, extras in nodes if extras.get(STATUS) == "pending"],
-        failed=[node for node, extras in nodes if extras.get(STATUS) == "failed"])
+#: Suggestions a lane may make for one measurement: each refused claim costs one more.
+MAX_CLAIMS = 5
 
 
 def measuring_job(suggestion):
@@ -118,12 +96,10 @@ class InstrumentLaneWorkChain(WorkChain):
         its last :data:`MAX_FAILURES_IN_A_ROW` measurements all failed."""
         job, suggestion = self.ctx.job, self.ctx.suggestion
         if job.is_finished_ok and "measurement" in job.outputs:
-            self.ctx.group.add_nodes(job.outputs.measurement)
-            suggestion.base.extras.set_many({STATUS: "measured",
-                                             "measurement": job.outputs.measurement.uuid})
+            campaign_group.record(self.ctx.group, suggestion, job.outputs.measurement)
             self.ctx.failures_in_a_row = 0
             return None
-        suggestion.base.extras.set(STATUS, "failed")
+        campaign_group.record(self.ctx.group, suggestion)
         self.ctx.failures_in_a_row += 1
         self.report(f"measurement {job.process_label}<{job.pk}> on {self.inputs.code.full_label} "
                     f"failed ({job.exit_status}: {job.exit_message})")
@@ -133,46 +109,68 @@ class InstrumentLaneWorkChain(WorkChain):
         return None
 
     def suggest_next(self):
-        """Fit on the start and every measurement so far; suggest one point, aware of the pending ones."""
+        """Fit on the start and every measurement so far; claim the next point to measure."""
         settings, start = self.inputs.settings.get_dict(), self.inputs.dataset
-        measured, pending, failed = campaign_state(self.ctx.group)
+        state = campaign_group.read(self.ctx.group)
         self.ctx.suggestion = None
-        if len(start["rows"]) + len(measured) + len(pending) >= settings["budget"]:
+        if ledger.budget_left(settings["budget"], self._entries(state)) < 1:
             return
-        values = measured_values(start, measured)
+        values = measured_values(start, state.measured)
         if not values:
             return
         if settings.get("stop_at") is not None and max(values) >= settings["stop_at"]:
             self.report(f"stopping: a measured value reached {settings['stop_at']}")
             return
         dataset = functions.assemble_dataset(self.inputs.space, start, **{
-            f"measurement_{i}": node for i, node in enumerate(measured)})
+            f"measurement_{i}": node for i, node in enumerate(state.measured)})
         model = functions.fit_model(dataset, self.inputs.space, self.inputs.strategy,
                                     orm.Int(settings["seed"]))
+        self.ctx.suggestion = self.claim_next(model, dataset, state)
+
+    def claim_next(self, model, dataset, state):
+        """Suggest a point and claim it in the campaign's ledger; the claimed suggestion, or None.
+
+        Reading the ledger, checking the point and registering it happen under the campaign's
+        lock, so no two lanes claim the same point and the budget is never exceeded. If another
+        lane claimed the same point while this one was fitting, the lane suggests again, now
+        knowing that lane's point as pending (kriging believer), and claims again.
+        """
+        budget, tolerance = self.inputs.settings["budget"], ledger.Tolerance.of_space(self._space())
+        for _ in range(MAX_CLAIMS):
+            suggestion = self._suggest(model, dataset, state)
+            if suggestion is None:
+                self.report("no candidate is left: the lane stops")
+                return None
+            with campaign_group.locked(self.ctx.group, holder=f"lane {self.uuid}"):
+                state = campaign_group.read(self.ctx.group)
+                point = ledger.point_of_suggestion(suggestion.get_dict())
+                verdict = ledger.claim(point, self._entries(state), budget, tolerance)
+                campaign_group.register(self.ctx.group, [suggestion],
+                                        ledger.Status.PENDING if verdict.granted else ledger.Status.WITHDRAWN)
+            if verdict.granted:
+                return suggestion
+            if verdict.budget_spent:
+                self.report("another lane took the last of the budget meanwhile: suggestion withdrawn, the lane stops")
+                return None
+            self.report(f"suggestion<{suggestion.pk}> withdrawn: another lane claimed the same point "
+                        f"meanwhile ({verdict.conflicts[0].key}); suggesting again")
+        self.report(f"{MAX_CLAIMS} suggestions in a row were taken by other lanes: the lane stops")
+        return None
+
+    def _suggest(self, model, dataset, state):
+        """One point from the model, aware of every point it has not seen measured: the pending
+        ones, and those measured since ``dataset`` was assembled."""
+        seen = {row["measurement"] for row in dataset["rows"]}
+        pending = state.pending + [node for uuid, node in state.suggestion_of.items() if uuid not in seen]
         pool = {"candidates": self.inputs.candidates} if "candidates" in self.inputs else {}
         outputs = functions.suggest(model, dataset, self.inputs.space,
-                                    orm.Dict({**settings, "batch_size": 1}), **pool,
+                                    orm.Dict({**self.inputs.settings.get_dict(), "batch_size": 1}), **pool,
                                     **{f"pending_{i}": node for i, node in enumerate(pending)},
-                                    **{f"failed_{i}": node for i, node in enumerate(failed)})
-        suggestion = outputs.get("suggestion_0")
-        if suggestion is None:
-            self.report("no candidate is left: the lane stops")
-            return
-        suggestion.base.extras.set(STATUS, "pending")
-        self.ctx.group.add_nodes(suggestion)
-        if self._over_budget(start, settings["budget"]):
-            suggestion.base.extras.set(STATUS, "withdrawn")
-            self.report("another lane took the last of the budget meanwhile: suggestion withdrawn, the lane stops")
-            return
-        self.ctx.suggestion = suggestion
+                                    **{f"failed_{i}": node for i, node in enumerate(state.failed)})
+        return outputs.get("suggestion_0")
 
-    def _over_budget(self, start, budget):
-        """Whether the campaign, with this lane's new pending suggestion, exceeds its budget.
+    def _space(self):
+        return SearchSpace.from_dict(self.inputs.space.get_dict())
 
-        Lanes fit and suggest concurrently, so another lane may have registered a suggestion
-        after this one read the state. Each lane registers first and counts again afterwards:
-        of two lanes racing for the last measurement, the one that counts second sees both and
-        withdraws, so the budget is never exceeded (at worst both withdraw, one short of it).
-        """
-        state = campaign_state(self.ctx.group)
-        return len(start["rows"]) + len(state.measured) + len(state.pending) > budget
+    def _entries(self, state):
+        return campaign_group.entries(state, self.inputs.dataset["rows"], self._space().names)

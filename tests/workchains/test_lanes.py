@@ -94,3 +94,15 @@ def test_lanes_do_not_retry_failed_points_and_stop_an_instrument_that_keeps_fail
             assert lane.exit_status == InstrumentLaneWorkChain.exit_codes.ERROR_INSTRUMENT_FAILING.status
             lane_jobs = sorted((c for c in lane.called if c.process_label == "SimulationCalcJob"), key=lambda c: c.ctime)
             assert not any(job.is_finished_ok for job in lane_jobs[-3:])
+
+
+def test_lane_nodes_load_by_the_entry_point_and_by_the_module_path_older_versions_stored(aiida_profile):
+    from aiida.plugins import WorkflowFactory
+
+    assert WorkflowFactory("bigmap.lane") is InstrumentLaneWorkChain
+    # Lanes stored before the entry point existed name their class by module path.
+    for process_type in ("aiida.workflows:bigmap.lane", "aiida_bigmap_al.workchains.lane.InstrumentLaneWorkChain"):
+        node = orm.WorkflowNode()
+        node.process_type = process_type
+        node.store()
+        assert orm.load_node(node.pk).process_class is InstrumentLaneWorkChain
