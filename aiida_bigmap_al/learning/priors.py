@@ -13,6 +13,8 @@ concentration scale mostly chases noise, and moves the law's maximum away from w
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from ..simulator import landesfeind2019_law
 
@@ -22,7 +24,7 @@ __all__ = ["ConductivityPrior", "PRIORS"]
 _SCALES = np.exp(np.linspace(np.log(0.6), np.log(1.6), 41))
 
 
-class ConductivityPrior:
+class ConductivityPrior(BaseEstimator):
     """Landesfeind & Gasteiger (2019) with a fitted amplitude and concentration scale.
 
     :param c_column: column of the molality (mol/kg) in X.
@@ -41,7 +43,6 @@ class ConductivityPrior:
         self.temperature = temperature
         self.temperature_column = temperature_column
         self.scale_sd = scale_sd
-        self.amplitude_, self.scale_ = 1.0, 1.0
 
     def _law(self, X, scale):
         X = np.asarray(X, dtype=float)
@@ -65,10 +66,12 @@ class ConductivityPrior:
         return self
 
     def __call__(self, X):
+        check_is_fitted(self)
         return self.amplitude_ * self._law(X, self.scale_)
 
     @property
     def parameters(self):
+        check_is_fitted(self)
         return {"amplitude": float(self.amplitude_), "scale": float(self.scale_)}
 
 

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -175,11 +176,13 @@ class GaussianProcess(_Standardised, BaseEstimator):
         return self
 
     def predict(self, X):
+        check_is_fitted(self)
         mean, std = self.gp_.predict(_check_xy(X), return_std=True)
         return self._scale_back(mean, std)
 
     def predict_mean(self, X):
         """The mean alone: an order of magnitude cheaper than the std for many candidates."""
+        check_is_fitted(self)
         return self._scale_back(self.gp_.predict(_check_xy(X)), 0.0)[0]
 
     def screen(self, X):
@@ -192,6 +195,7 @@ class GaussianProcess(_Standardised, BaseEstimator):
         most correlated training point: more data never increases a Gaussian's variance.
         Returns None when the kernel has no fast form or is not stationary.
         """
+        check_is_fitted(self)
         X = _check_xy(X)
         kernel = self.gp_.kernel_
         fast = single_precision(kernel)
@@ -218,18 +222,21 @@ class GaussianProcess(_Standardised, BaseEstimator):
     @property
     def std_upper_bound(self):
         """The prior standard deviation (signal + offset + noise): no posterior std exceeds it."""
+        check_is_fitted(self)
         prior_variance = self.gp_.kernel_.diag(np.zeros((1, self.n_features_in_)))[0]
         return self.y_scale_ * float(np.sqrt(prior_variance))
 
     @property
     def hyperparameters(self):
         """The fitted kernel as plain numbers, for provenance."""
+        check_is_fitted(self)
         return {name: np.asarray(value).tolist()
                 for name, value in self.gp_.kernel_.get_params().items()
                 if not hasattr(value, "get_params") and not name.endswith("_bounds")}
 
     def condition(self, X, y):
         """Refit on (X, y) with this fit's kernel and target scaling frozen."""
+        check_is_fitted(self)
         X, y = _check_xy(X, y)
         other = clone(self)
         other.y_mean_, other.y_scale_ = self.y_mean_, self.y_scale_
@@ -293,9 +300,11 @@ class RandomForest(BaseEstimator):
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features, random_state=self.random_state, n_jobs=1,
         ).fit(X, y)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
+        check_is_fitted(self)
         X = np.ascontiguousarray(_check_xy(X), dtype=np.float32)  # the trees' own dtype
         total, squares = np.zeros(len(X)), np.zeros(len(X))
         for tree in self.forest_.estimators_:
@@ -345,9 +354,11 @@ class PolynomialEnsemble(_Standardised, BaseEstimator):
         # predicts all members at once.
         self.coef_ = np.column_stack([member.coef_ for member in members])
         self.intercept_ = np.array([member.intercept_ for member in members])
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
+        check_is_fitted(self)
         per_member = self.splines_.transform(_check_xy(X)) @ self.coef_ + self.intercept_
         return self._scale_back(per_member.mean(axis=1), per_member.std(axis=1))
 
