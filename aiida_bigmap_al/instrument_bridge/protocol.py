@@ -18,6 +18,10 @@ What lives here:
 * what a method's result must hold to become a measurement (:class:`MeasuredValue`).
 
 The HTTP API itself (status codes, every endpoint's answer) is documented in ``server/app.py``.
+The FINALES models of :mod:`aiida_bigmap_al.schemas` do not travel on this wire: a request names
+the rig's own parameters (for the conductivity rig ``r``, ``c`` in mol/kg and ``temperature`` in K,
+see ``GET /methods``), and the AiiDA side makes the FINALES ``Measurement`` from a
+:class:`MeasuredValue` and the point it asked for.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ __all__ = [
     "RESULT_FILE",
     "WORKSPACES_PATH",
     "WORKSPACE_PATH",
+    "FinalState",
     "Job",
     "JobResult",
     "JobState",
