@@ -37,6 +37,8 @@ __all__ = [
     "Domain",
     "SimulationInput",
     "SimulationPoint",
+    "PointResult",
+    "SimulationOutput",
     "SimulationResult",
     "UnknownModelError",
     "conductivity",
@@ -231,11 +233,12 @@ def landesfeind2019(c_molal, temperature) -> np.ndarray:
     return MODELS["landesfeind2019"].evaluate(np.zeros_like(c), c, temperature)
 
 
-@dataclasses.dataclass(frozen=True)
-class SimulationResult:
-    """One evaluated point: the value (None when out of range), the in-range flag and why."""
+class PointResult(BaseModel):
+    """One evaluated point of the simulator's output: the value (None when out of range), the
+    in-range flag and why. The JSON shape that :func:`simulate` writes and the AiiDA parser reads."""
 
-    model: str
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
     r: float
     c: float
     temperature: float
@@ -243,16 +246,22 @@ class SimulationResult:
     in_range: bool
     message: str
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of one result (without the model name, which the envelope carries)."""
-        return {
-            "r": self.r,
-            "c": self.c,
-            "temperature": self.temperature,
-            "conductivity": self.conductivity,
-            "in_range": self.in_range,
-            "message": self.message,
-        }
+
+class SimulationResult(PointResult):
+    """A :class:`PointResult` with the name of the model that made it."""
+
+    model: str
+
+
+class SimulationOutput(BaseModel):
+    """The simulator's output document: the model, its citation, the unit and one result per point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    citation: str
+    unit: str
+    results: list[PointResult] = Field(min_length=1)
 
 
 def conductivity(model: str, r: float, c: float, T_kelvin: float) -> SimulationResult:
@@ -270,7 +279,8 @@ def conductivity(model: str, r: float, c: float, T_kelvin: float) -> SimulationR
         )
 
     def result(value, in_range, message):
-        return SimulationResult(law.name, r, c, T_kelvin, value, in_range, message)
+        return SimulationResult(model=law.name, r=r, c=c, temperature=T_kelvin, conductivity=value,
+                                in_range=in_range, message=message)
 
     reasons = law.domain.violations(r, c, T_kelvin)
     if reasons:
@@ -336,5 +346,7 @@ def simulate(payload: Any) -> dict[str, Any]:
     """
     request = SimulationInput.model_validate(payload)
     law = MODELS[request.model]
-    results = [conductivity(law.name, p.r, p.c, p.temperature).as_dict() for p in request.points]
-    return {"model": law.name, "citation": law.citation, "unit": UNIT, "results": results}
+    results = [PointResult.model_validate(conductivity(law.name, p.r, p.c, p.temperature).model_dump(
+        exclude={"model"})) for p in request.points]
+    return SimulationOutput(model=law.name, citation=law.citation, unit=UNIT,
+                            results=results).model_dump(mode="json")

@@ -19,35 +19,12 @@ from aiida_shell.parsers.shell import ShellParser
 from ..calcjobs.point import describe_validation_error, measurement_at_point
 from ..calcjobs.simulation import SimulationCalcJob
 from ..schemas import Measurement
+from ..simulator import PointResult, SimulationOutput
 
 __all__ = ("SimulationParser",)
 
 #: What the measurement's figure of merit is called.
 FOM_NAME = "conductivity"
-
-
-class _Result(pydantic.BaseModel):
-    """One evaluated point of the simulator's output (``aiida_bigmap_al.simulator.simulate``)."""
-
-    model_config = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    r: float
-    c: float
-    temperature: float
-    conductivity: float | None
-    in_range: bool
-    message: str
-
-
-class _Output(pydantic.BaseModel):
-    """The simulator's output document for a job that asked for exactly one point."""
-
-    model_config = pydantic.ConfigDict(extra="forbid")
-
-    model: str
-    citation: str
-    unit: str
-    results: list[_Result] = pydantic.Field(min_length=1, max_length=1)
 
 
 class SimulationParser(ShellParser):
@@ -66,9 +43,12 @@ class SimulationParser(ShellParser):
         except FileNotFoundError:
             return self.exit_code("ERROR_OUTPUT_FILE_MISSING")
         try:
-            output = _Output.model_validate_json(text)
+            output = SimulationOutput.model_validate_json(text)
         except pydantic.ValidationError as error:
             return self.exit_code("ERROR_OUTPUT_FILE_INVALID", error=describe_validation_error(error))
+        if len(output.results) != 1:
+            return self.exit_code("ERROR_OUTPUT_FILE_INVALID",
+                                  error=f"{len(output.results)} results for the job's one point")
 
         result = output.results[0]
         if not result.in_range:
@@ -80,7 +60,7 @@ class SimulationParser(ShellParser):
         self.out("measurement", Dict(measurement.model_dump(mode="json")))
         return ExitCode()
 
-    def _measurement(self, unit: str, result: _Result) -> Measurement:
+    def _measurement(self, unit: str, result: PointResult) -> Measurement:
         """The FINALES measurement of the job's own formulation and temperature, with the simulated value."""
         if result.conductivity is None:
             raise ValueError("the point is marked in range but has no conductivity")
