@@ -72,6 +72,18 @@ RATIO_SUM_TOL = 1e-3
 _ZERO_CELSIUS_IN_K = 273.15
 
 
+def _one_of(allowed: frozenset[str], what: str):
+    """A validator of units the suite can interpret: free text would make amounts incomparable,
+    and a wrong unit silently rescales a learning target."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {what} {value!r}; allowed: {sorted(allowed)}")
+        return value
+
+    return check
+
+
 def _not_blank(value: str) -> str:
     """Reject empty and whitespace-only strings, which a form or a spreadsheet produces silently."""
     if not value.strip():
@@ -108,15 +120,7 @@ class Amount(_Schema):
     """A non-negative quantity with a unit from ``AMOUNT_UNITS``."""
 
     value: float = Field(ge=0.0)
-    unit: str
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, value: str) -> str:
-        """Only units the suite can interpret; free text would make amounts incomparable."""
-        if value not in AMOUNT_UNITS:
-            raise ValueError(f"unknown amount unit {value!r}; allowed: {sorted(AMOUNT_UNITS)}")
-        return value
+    unit: Annotated[str, AfterValidator(_one_of(AMOUNT_UNITS, "amount unit"))]
 
 
 class Compound(_Schema):
@@ -208,18 +212,10 @@ class FomData(_Schema):
     """A figure of merit (e.g. ionic conductivity) with its unit, origin and measurement identifier."""
 
     value: float
-    unit: str
+    unit: Annotated[str, AfterValidator(_one_of(FOM_UNITS, "figure-of-merit unit"))]
     origin: Origin
     measurement_id: NonBlankStr
     name: NonBlankStr
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, value: str) -> str:
-        """Only units the suite can interpret; a wrong unit silently rescales a learning target."""
-        if value not in FOM_UNITS:
-            raise ValueError(f"unknown figure-of-merit unit {value!r}; allowed: {sorted(FOM_UNITS)}")
-        return value
 
 
 class Measurement(_Schema):
