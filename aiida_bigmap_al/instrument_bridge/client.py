@@ -1,8 +1,9 @@
 """A small client of the instrument server's HTTP API, shared by the AiiDA transport and scheduler.
 
-The API is documented in :mod:`aiida_bigmap_al.instrument_bridge.server.app`, its paths, bodies
-and file names are defined in :mod:`.protocol`; this module only speaks it, with ``requests``. It knows nothing of AiiDA, but it is written for the AiiDA side, so
-every failure is an :class:`OSError` subclass that says what went wrong in terms AiiDA acts on:
+The API is documented in :mod:`aiida_bigmap_al.instrument_bridge.server.app`, and its paths,
+bodies and file names are defined in :mod:`.protocol`; this module only speaks it, with
+``requests``. It knows nothing of AiiDA, but it is written for the AiiDA side, so every failure is
+an :class:`OSError` subclass that says what went wrong in terms AiiDA acts on:
 
 * the server cannot be reached (connection refused, timeout): :class:`InstrumentUnreachable`, a
   ``ConnectionError``. AiiDA's transport tasks retry on any exception with exponential back-off,

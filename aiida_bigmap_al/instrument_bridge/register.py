@@ -159,7 +159,8 @@ def _ensure_code(computer: Computer) -> tuple[InstalledCode, str]:
     except NotExistent:
         code = InstalledCode(
             label=label,
-            description=f"Measurements on the instrument {computer.label} ({REQUEST_FILE} -> {RESULT_FILE} + {RAW_FILE})",
+            description=(f"Measurements on the instrument {computer.label} "
+                         f"({REQUEST_FILE} -> {RESULT_FILE} + {RAW_FILE})"),
             computer=computer,
             filepath_executable=EXECUTABLE,
             default_calc_job_plugin=EXPERIMENT_PLUGIN,

@@ -2,9 +2,10 @@
 
 The server runs one job at a time from its queue (see
 :mod:`aiida_bigmap_al.instrument_bridge.server.app`; the job object and its states are defined in
-:mod:`.protocol`). This plugin submits a CalcJob's request file to that queue, reports the job's state when AiiDA polls, and cancels it when the
-CalcJob is killed. It talks to the server through the open ``bigmap.instrument`` transport, as a
-scheduler plugin runs its commands through the transport of its computer.
+:mod:`.protocol`). This plugin submits a CalcJob's request file to that queue, reports the job's
+state when AiiDA polls, and cancels it when the CalcJob is killed. It talks to the server through
+the open ``bigmap.instrument`` transport, as a scheduler plugin runs its commands through the
+transport of its computer.
 
 Why a scheduler rather than a long-running process: a measurement can wait in the lab's queue
 for hours. A CalcJob whose scheduler reports it queued or running sleeps between polls (every
@@ -21,8 +22,8 @@ Mapping:
   :data:`EXIT_REQUEST_REJECTED` and the server's message, instead of being retried.
 * ``get_jobs``: ``GET /jobs/{id}`` per job: ``queued`` -> QUEUED, ``running`` -> RUNNING,
   the final states ``done``/``failed``/``cancelled`` -> DONE (how it ended is the parser's
-  business, from the result file), anything else -> UNDETERMINED. A job the server does not know is left out,
-  which AiiDA takes as finished; the parser then finds no result and says so.
+  business, from the result file), anything else -> UNDETERMINED. A job the server does not know
+  is left out, which AiiDA takes as finished; the parser then finds no result and says so.
 * ``kill_job``: ``POST /jobs/{id}/cancel``.
 """
 

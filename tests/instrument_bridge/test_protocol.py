@@ -55,7 +55,8 @@ def test_a_result_the_server_writes_reads_back_with_the_same_model(tmp_path):
     path = write_result(job, "rig", tmp_path, Outcome(JobState.DONE, "", {"value": 2.5, "unit": "mS/cm"}, records))
     document = JobResult.model_validate_json(path.read_bytes())
     assert (document.job_id, document.state, document.files) == (job.id, JobState.DONE, {"raw": protocol.RAW_FILE})
-    assert [(s.step, s.status, s.end is None) for s in document.steps] == [("hold", "ok", False), ("lift", "skipped", True)]
+    assert [(s.step, s.status, s.end is None) for s in document.steps] == [("hold", "ok", False),
+                                                                            ("lift", "skipped", True)]
     assert MeasuredValue.model_validate(document.result).value == 2.5
 
 

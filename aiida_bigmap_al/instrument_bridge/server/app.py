@@ -181,7 +181,8 @@ def _auth_dependency(token: str):
         """Constant-time comparison of the bearer token."""
         if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token", headers={"WWW-Authenticate": api.AUTH_SCHEME}
+                status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token",
+                headers={"WWW-Authenticate": api.AUTH_SCHEME},
             )
 
     return require_token
