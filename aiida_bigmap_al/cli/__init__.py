@@ -9,5 +9,6 @@ from . import cmd_campaign  # noqa: F401  (registers ``bigmap-al campaign``)
 from . import cmd_campaign_run  # noqa: F401  (registers ``bigmap-al campaign run``)
 from . import cmd_models  # noqa: F401  (registers ``bigmap-al models``)
 from . import cmd_predict  # noqa: F401  (registers ``bigmap-al predict``)
+from . import cmd_broker  # noqa: F401  (registers ``bigmap-al broker``)
 
 __all__ = ["main"]

@@ -1,0 +1,59 @@
+"""The broker's FastAPI application: routers, the body limit, the refusals as ``{"detail": ...}``.
+
+Start it with ``bigmap-al broker serve`` (see ``cli/cmd_broker.py``), which runs uvicorn with one or
+more worker processes on :func:`app_from_env`. The endpoints are ``async`` and call the store
+directly: each database call is one short indexed statement, cheaper than a hop to a thread pool,
+and one event loop per process means at most one writer per process queues for SQLite's lock.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .admin import open_database
+from .auth import Accounts, AuthError
+from .capabilities import CapabilityCache
+from .errors import BrokerError
+from .limits import BodyLimit
+from .routers import capabilities, legacy, requests, results, tenants, user_management
+from .settings import Settings
+from .store import Store
+
+__all__ = ["app_from_env", "create_app"]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    database = open_database(settings.db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        database.dispose()
+
+    app = FastAPI(title="aiida-bigmap-al broker", version="1",
+                  description="FINALES2-compatible broker of measurement requests and results. Log in at "
+                              "`POST /user_management/authenticate`; every other endpoint needs the bearer token.",
+                  redirect_slashes=False, lifespan=lifespan)
+    app.state.store = Store(database, CapabilityCache(database))
+    app.state.accounts = Accounts(database, settings.secret, settings.token_seconds)
+    app.add_middleware(BodyLimit, max_body=settings.max_body)
+    for module in (user_management, requests, results, capabilities, tenants, legacy):
+        app.include_router(module.router)
+
+    @app.exception_handler(BrokerError)
+    async def _refused(request: Request, error: BrokerError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+    @app.exception_handler(AuthError)
+    async def _unauthenticated(request: Request, error: AuthError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of the settings in the environment (how every uvicorn worker process builds it)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,173 @@
+"""The broker's tables (SQLAlchemy Core) and its database: SQLite in WAL mode by default, PostgreSQL by URL.
+
+The broker's cost sits in the database, so the tables are shaped for its queries: the columns that
+are filtered (a request's status and quantity, the methods it asks for) are indexed, and JSON
+documents are stored as text exactly as they are served, so that listing is one query and no
+document is parsed again. SQLite runs in WAL mode (readers never wait for the writer) with
+``synchronous=NORMAL``: a committed write survives a crash or kill of the server process (only a
+power cut can lose the last commits). A write transaction on SQLite starts with ``BEGIN IMMEDIATE``,
+so two server processes queue for the write lock instead of failing half-way ("database is locked").
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+__all__ = ["Database", "metadata", "capabilities", "idempotency", "request_methods", "requests", "results",
+           "tenant_methods", "tenants", "users"]
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("read_only", sa.Boolean, nullable=False, default=False),
+    sa.Column("ctime", sa.Float, nullable=False),
+)
+
+capabilities = sa.Table(
+    "capabilities", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("quantity", sa.String(200), nullable=False),
+    sa.Column("method", sa.String(200), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),  # the capability file as registered, unchanged
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    sa.Column("ctime", sa.Float, nullable=False),
+    sa.UniqueConstraint("quantity", "method"),
+)
+
+tenants = sa.Table(
+    "tenants", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("user_id", sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("limitations", sa.Text, nullable=False, default="[]"),
+    sa.Column("contact_person", sa.Text, nullable=False, default=""),
+    sa.Column("ctime", sa.Float, nullable=False),
+)
+
+tenant_methods = sa.Table(
+    "tenant_methods", metadata,
+    sa.Column("tenant_id", sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("capability_id", sa.ForeignKey("capabilities.id"), primary_key=True),
+)
+
+requests = sa.Table(
+    "requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(64), nullable=False, unique=True),
+    sa.Column("quantity", sa.String(200), nullable=False),
+    sa.Column("methods", sa.Text, nullable=False),  # JSON list
+    sa.Column("parameters", sa.Text, nullable=False),  # JSON object
+    sa.Column("metadata", sa.Text, nullable=True),  # JSON object or NULL
+    sa.Column("tenant_uuid", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_message", sa.Text, nullable=True),
+    sa.Column("reserved_by", sa.String(64), nullable=True),  # tenant uuid
+    sa.Column("ctime", sa.Float, nullable=False),
+    sa.Column("mtime", sa.Float, nullable=False),
+    sa.Index("ix_requests_status_quantity", "status", "quantity", "id"),
+)
+
+request_methods = sa.Table(
+    "request_methods", metadata,
+    sa.Column("request_id", sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("method", sa.String(200), primary_key=True),
+)
+
+results = sa.Table(
+    "results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(64), nullable=False, unique=True),
+    sa.Column("request_id", sa.ForeignKey("requests.id"), nullable=False, index=True),
+    sa.Column("quantity", sa.String(200), nullable=False),
+    sa.Column("method", sa.String(200), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=True),
+    sa.Column("tenant_uuid", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_message", sa.Text, nullable=True),
+    sa.Column("ctime", sa.Float, nullable=False),
+    sa.Column("mtime", sa.Float, nullable=False),
+)
+
+idempotency = sa.Table(
+    "idempotency", metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of the body
+    sa.Column("uuid", sa.String(64), nullable=False),  # what the first POST created
+    sa.Column("ctime", sa.Float, nullable=False),
+)
+
+
+def normalize_url(url: str) -> str:
+    """A bare path is a SQLite file; ``postgresql://`` uses psycopg 3 (the driver installed with AiiDA)."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Database:
+    """The broker's engine(s): :meth:`read` for queries, :meth:`write` for one atomic transaction."""
+
+    def __init__(self, url: str):
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self._reader = _sqlite_engine(self.url, "BEGIN")
+            self._writer = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+        else:
+            self._reader = self._writer = sa.create_engine(self.url, pool_size=10, max_overflow=20,
+                                                           pool_pre_ping=True)
+
+    def create_tables(self) -> None:
+        """Create what is missing (idempotent; a new broker database needs nothing else)."""
+        metadata.create_all(self._writer)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self._reader.connect() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._writer.begin() as connection:
+            yield connection
+
+    def dispose(self) -> None:
+        self._reader.dispose()
+        if self._writer is not self._reader:
+            self._writer.dispose()
+
+
+def _sqlite_engine(url: str, begin: str) -> sa.Engine:
+    """SQLite with WAL, a generous busy timeout and transactions that start with ``begin``."""
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's begin event below issues BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,353 @@
+"""What the broker does with requests and results: each operation one short transaction.
+
+The rules of the life cycle live here: a request is ``pending`` until a tenant registered for one of
+its methods reserves it (an atomic conditional ``UPDATE``: of two tenants claiming at once exactly
+one succeeds, on SQLite and PostgreSQL alike), ``resolved`` when its result is posted, or
+``retracted`` by the tenant that asked. A POST that carries an idempotency key is stored with that
+key, so a retry returns what the first one created instead of creating it again.
+
+Answers are JSON text assembled from the documents as they are stored (:func:`request_json`),
+so a listing costs one query and no document is parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid as uuidlib
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from . import db
+from .auth import Account
+from .capabilities import CapabilityCache, SchemaError
+from .errors import Conflict, Forbidden, Invalid, NotFound, invalid
+from .schemas import Request, RequestStatus, Result, ResultStatus
+
+__all__ = ["Store", "fingerprint"]
+
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_R = db.requests.c
+_S = db.results.c
+
+#: Request statuses a tenant may set with update_status (resolved comes with a result).
+SETTABLE = {RequestStatus.PENDING, RequestStatus.RESERVED, RequestStatus.RETRACTED}
+
+
+def fingerprint(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="microseconds")
+
+
+def _with_metadata(text: str | None) -> str:
+    return "" if text is None else f',"metadata":{text}'
+
+
+def request_json(row) -> str:
+    """``{uuid, ctime, status, request}`` of a request row, from its stored JSON text."""
+    return (f'{{"uuid":{_dumps(row.uuid)},"ctime":"{_iso(row.ctime)}","status":"{row.status}",'
+            f'"request":{{"quantity":{_dumps(row.quantity)},"methods":{row.methods},'
+            f'"parameters":{row.parameters},"tenant_uuid":{_dumps(row.tenant_uuid)}'
+            f'{_with_metadata(row.metadata)}}}}}')
+
+
+def result_json(row, request_uuid: str) -> str:
+    """``{uuid, ctime, status, result}`` of a result row."""
+    return (f'{{"uuid":{_dumps(row.uuid)},"ctime":"{_iso(row.ctime)}","status":"{row.status}",'
+            f'"result":{{"data":{row.data},"quantity":{_dumps(row.quantity)},"method":[{_dumps(row.method)}],'
+            f'"parameters":{row.parameters},"tenant_uuid":{_dumps(row.tenant_uuid)},'
+            f'"request_uuid":{_dumps(request_uuid)}{_with_metadata(row.metadata)}}}}}')
+
+
+_REQUEST_COLUMNS = (_R.id, _R.uuid, _R.ctime, _R.status, _R.quantity, _R.methods, _R.parameters,
+                    _R["metadata"], _R.tenant_uuid, _R.reserved_by)
+_RESULT_COLUMNS = (_S.id, _S.uuid, _S.ctime, _S.status, _S.quantity, _S.method, _S.parameters, _S.data,
+                   _S["metadata"], _S.tenant_uuid, _S.request_id)
+
+
+class Store:
+    """Requests, results, capabilities and tenants of one broker database."""
+
+    def __init__(self, database: db.Database, capabilities: CapabilityCache):
+        self.db = database
+        self.capabilities = capabilities
+
+    # --- checks ---------------------------------------------------------------------------------
+
+    def _capability(self, quantity: str, method: str, loc: list):
+        capability = self.capabilities.get(quantity, method)
+        if capability is None:
+            raise invalid(loc, f"no capability {quantity}/{method} is registered (GET /capabilities/)")
+        if not capability.is_active:
+            raise invalid(loc, f"capability {quantity}/{method} is not active")
+        return capability
+
+    def _check_parameters(self, quantity: str, methods: list[str], parameters: dict, methods_loc: str) -> None:
+        """Each method's parameters against its capability; all offending fields in one 422."""
+        loc = "parameters"
+        extra = sorted(set(parameters) - set(methods))
+        if extra:
+            raise invalid(["body", loc, extra[0]], f"parameters for {extra[0]!r}, which is not among the methods {methods}")
+        errors = []
+        for index, method in enumerate(methods):
+            capability = self._capability(quantity, method, ["body", methods_loc, index])
+            if method not in parameters:
+                errors.append({"loc": ["body", loc, method], "msg": f"no parameters for method {method!r}",
+                               "type": "missing"})
+                continue
+            try:
+                capability.check_parameters(parameters[method], ("body", loc, method))
+            except SchemaError as error:
+                errors.extend(error.errors)
+        if errors:
+            raise Invalid(errors)
+
+    @staticmethod
+    def _writer(account: Account) -> None:
+        if account.read_only:
+            raise Forbidden(f"account {account.name!r} is read-only")
+
+    @staticmethod
+    def _own_tenant(account: Account, tenant_uuid: str) -> None:
+        if not account.owns(tenant_uuid):
+            raise Forbidden(f"tenant {tenant_uuid!r} is not a tenant of account {account.name!r}")
+
+    # --- idempotent creation ----------------------------------------------------------------------
+
+    def _create(self, account: Account, key: str | None, body_hash: str, insert: Callable[[sa.Connection], str]) -> str:
+        """Run ``insert`` in one transaction, once per idempotency ``key`` of this account."""
+        idem = db.idempotency.c
+        where = (idem.user_id == account.user_id, idem.key == key)
+        try:
+            with self.db.write() as connection:
+                if key is not None:
+                    done = connection.execute(sa.select(idem.fingerprint, idem.uuid).where(*where)).first()
+                    if done is not None:
+                        return _replay(done, body_hash, key)
+                new_uuid = insert(connection)
+                if key is not None:
+                    connection.execute(db.idempotency.insert().values(
+                        user_id=account.user_id, key=key, fingerprint=body_hash, uuid=new_uuid, ctime=time.time()))
+                return new_uuid
+        except sa.exc.IntegrityError:
+            if key is None:
+                raise
+            with self.db.read() as connection:  # a concurrent retry with the same key won the race
+                done = connection.execute(sa.select(idem.fingerprint, idem.uuid).where(*where)).first()
+            if done is None:
+                raise
+            return _replay(done, body_hash, key)
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    def check_request(self, account: Account, body: Request) -> None:
+        self._writer(account)
+        self._own_tenant(account, body.tenant_uuid)
+        self._check_parameters(body.quantity, body.methods, body.parameters, "methods")
+
+    def create_request(self, account: Account, body: Request, key: str | None = None, body_hash: str = "") -> str:
+        """Store a new pending request (after :meth:`check_request`); returns its UUID."""
+        self.check_request(account, body)
+        return self._create(account, key, body_hash, lambda c: self._insert_request(c, body, RequestStatus.PENDING))
+
+    @staticmethod
+    def _insert_request(connection: sa.Connection, body: Request, status: RequestStatus,
+                        message: str | None = None, reserved_by: str | None = None) -> str:
+        now = time.time()
+        new_uuid = str(uuidlib.uuid4())
+        methods = list(dict.fromkeys(body.methods))
+        inserted = connection.execute(db.requests.insert().values(
+            uuid=new_uuid, quantity=body.quantity, methods=_dumps(methods), parameters=_dumps(body.parameters),
+            metadata=None if body.metadata is None else _dumps(body.metadata), tenant_uuid=body.tenant_uuid,
+            status=status.value, status_message=message, reserved_by=reserved_by, ctime=now, mtime=now))
+        request_id = inserted.inserted_primary_key[0]
+        connection.execute(db.request_methods.insert(), [{"request_id": request_id, "method": m} for m in methods])
+        return new_uuid
+
+    def _request_row(self, connection: sa.Connection, request_uuid: str):
+        row = connection.execute(sa.select(*_REQUEST_COLUMNS).where(_R.uuid == request_uuid)).first()
+        if row is None:
+            raise NotFound(f"no request {request_uuid!r}")
+        return row
+
+    def get_request(self, request_uuid: str) -> str:
+        with self.db.read() as connection:
+            return request_json(self._request_row(connection, request_uuid))
+
+    def pending(self, quantity: str | None = None, method: str | None = None, limit: int = 1000,
+                after: str | None = None) -> str:
+        """The pending requests (oldest first, at most ``limit``), as a JSON list; one query."""
+        query = sa.select(*_REQUEST_COLUMNS).where(_R.status == RequestStatus.PENDING.value)
+        if quantity is not None:
+            query = query.where(_R.quantity == quantity)
+        if method is not None:
+            rm = db.request_methods.c
+            query = query.where(sa.exists().where(rm.request_id == _R.id, rm.method == method))
+        with self.db.read() as connection:
+            if after is not None:
+                query = query.where(_R.id > sa.select(_R.id).where(_R.uuid == after).scalar_subquery())
+            rows = connection.execute(query.order_by(_R.id).limit(limit)).all()
+        return "[" + ",".join(map(request_json, rows)) + "]"
+
+    def update_request_status(self, account: Account, request_uuid: str, new_status: RequestStatus,
+                              message: str | None = None) -> str:
+        """Reserve (claim), release or retract a request; the change is atomic."""
+        self._writer(account)
+        if new_status not in SETTABLE:
+            raise invalid(["query", "new_status"], "a request is resolved by posting its result, not by update_status")
+        with self.db.write() as connection:
+            row = self._request_row(connection, request_uuid)
+            keys = [f"{row.quantity}/{m}" for m in json.loads(row.methods)]
+            values: dict[str, Any] = {"status": new_status.value, "status_message": message, "mtime": time.time()}
+            if new_status is RequestStatus.RESERVED:
+                tenant = account.tenant_serving(keys)
+                if tenant is None:
+                    raise Forbidden(f"none of account {account.name!r}'s tenants is registered for {keys}")
+                values["reserved_by"], allowed = tenant, (RequestStatus.PENDING.value,)
+            elif new_status is RequestStatus.PENDING:  # release: only the tenant that reserved it
+                if not account.owns(row.reserved_by or ""):
+                    raise Forbidden("only the tenant that reserved a request can release it")
+                values["reserved_by"], allowed = None, (RequestStatus.RESERVED.value,)
+            else:  # retract: only the tenant that asked
+                if not account.owns(row.tenant_uuid):
+                    raise Forbidden("only the tenant that posted a request can retract it")
+                allowed = (RequestStatus.PENDING.value, RequestStatus.RESERVED.value)
+            changed = connection.execute(db.requests.update().where(_R.id == row.id, _R.status.in_(allowed))
+                                         .values(**values)).rowcount
+            if changed != 1:
+                current = connection.execute(sa.select(_R.status).where(_R.id == row.id)).scalar_one()
+                raise Conflict(f"request {request_uuid} is {current}: it cannot become {new_status.value}")
+        return f"request {request_uuid} is {new_status.value}"
+
+    # --- results ----------------------------------------------------------------------------------
+
+    def check_result(self, account: Account, body: Result) -> str:
+        """Check who posts and what; returns the result's ``quantity/method``."""
+        self._writer(account)
+        self._own_tenant(account, body.tenant_uuid)
+        method = body.method[0]
+        key = f"{body.quantity}/{method}"
+        if key not in account.tenants[body.tenant_uuid]:
+            raise Forbidden(f"tenant {body.tenant_uuid!r} is not registered for {key}")
+        self._check_parameters(body.quantity, [method], body.parameters, "method")
+        self._capability(body.quantity, method, ["body", "method", 0]).check_result(body.data, ("body", "data"))
+        return key
+
+    def create_result(self, account: Account, body: Result, key: str | None = None, body_hash: str = "") -> str:
+        """Store the result of a pending or reserved request, which becomes resolved; returns its UUID."""
+        self.check_result(account, body)
+        return self._create(account, key, body_hash, lambda c: self._insert_result(c, body))
+
+    def create_unsolicited(self, account: Account, body: Result, key: str | None = None, body_hash: str = "") -> str:
+        """A result nobody asked for: stored with a new request, resolved at once."""
+        self.check_result(account, body)
+        request = Request(quantity=body.quantity, methods=body.method, parameters=body.parameters,
+                          tenant_uuid=body.tenant_uuid, metadata=body.metadata)
+
+        def insert(connection):
+            request_uuid = self._insert_request(connection, request, RequestStatus.RESOLVED, "unsolicited result",
+                                                reserved_by=body.tenant_uuid)
+            return self._insert_result(connection, body.model_copy(update={"request_uuid": request_uuid}),
+                                       resolve=False)
+
+        return self._create(account, key, body_hash, insert)
+
+    def _insert_result(self, connection: sa.Connection, body: Result, resolve: bool = True) -> str:
+        row = self._request_row(connection, body.request_uuid)
+        method = body.method[0]
+        if row.quantity != body.quantity or method not in json.loads(row.methods):
+            raise invalid(["body", "method"], f"request {body.request_uuid} asks for {row.quantity} by "
+                          f"{json.loads(row.methods)}, not {body.quantity}/{method}")
+        now = time.time()
+        if resolve:
+            self._resolve(connection, row, body.tenant_uuid, now)
+        new_uuid = str(uuidlib.uuid4())
+        connection.execute(db.results.insert().values(
+            uuid=new_uuid, request_id=row.id, quantity=body.quantity, method=method,
+            parameters=_dumps(body.parameters), data=_dumps(body.data),
+            metadata=None if body.metadata is None else _dumps(body.metadata), tenant_uuid=body.tenant_uuid,
+            status=ResultStatus.ORIGINAL.value, ctime=now, mtime=now))
+        return new_uuid
+
+    @staticmethod
+    def _resolve(connection: sa.Connection, row, tenant_uuid: str, now: float) -> None:
+        """Mark the request resolved, unless another tenant holds it or it is over."""
+        status = RequestStatus(row.status)
+        if status is RequestStatus.RESERVED and row.reserved_by != tenant_uuid:
+            raise Conflict(f"request {row.uuid} is reserved by another tenant")
+        if status is RequestStatus.RETRACTED:
+            raise Conflict(f"request {row.uuid} was retracted")
+        if status is RequestStatus.RESOLVED:
+            current = connection.execute(sa.select(sa.func.count()).where(
+                _S.request_id == row.id, _S.status == ResultStatus.ORIGINAL.value)).scalar_one()
+            if current:
+                raise Conflict(f"request {row.uuid} already has a result: mark it amended or deleted first")
+            return
+        changed = connection.execute(db.requests.update().where(_R.id == row.id, _R.status == row.status).values(
+            status=RequestStatus.RESOLVED.value, reserved_by=tenant_uuid, mtime=now,
+            status_message="result posted")).rowcount
+        if changed != 1:
+            raise Conflict(f"request {row.uuid} changed meanwhile; try again")
+
+    def get_result(self, result_uuid: str) -> str:
+        with self.db.read() as connection:
+            row = connection.execute(sa.select(*_RESULT_COLUMNS, _R.uuid.label("request_uuid"))
+                                     .join(db.requests, _R.id == _S.request_id).where(_S.uuid == result_uuid)).first()
+        if row is None:
+            raise NotFound(f"no result {result_uuid!r}")
+        return result_json(row, row.request_uuid)
+
+    def result_for_request(self, request_uuid: str) -> str:
+        """The request's current (``original``) result, or ``null`` while it has none."""
+        with self.db.read() as connection:
+            request = self._request_row(connection, request_uuid)
+            row = connection.execute(sa.select(*_RESULT_COLUMNS).where(
+                _S.request_id == request.id, _S.status == ResultStatus.ORIGINAL.value).order_by(_S.id.desc())).first()
+        return "null" if row is None else result_json(row, request_uuid)
+
+    def update_result_status(self, account: Account, result_uuid: str, new_status: ResultStatus,
+                             message: str | None = None) -> str:
+        """Mark a result amended or deleted (by the tenant that posted it); its request may then get a new one."""
+        self._writer(account)
+        if new_status is ResultStatus.ORIGINAL:
+            raise invalid(["query", "new_status"], "'original' is the status of a result when it is posted")
+        with self.db.write() as connection:
+            row = connection.execute(sa.select(_S.id, _S.tenant_uuid, _S.status).where(_S.uuid == result_uuid)).first()
+            if row is None:
+                raise NotFound(f"no result {result_uuid!r}")
+            if not account.owns(row.tenant_uuid):
+                raise Forbidden("only the tenant that posted a result can change its status")
+            if row.status != ResultStatus.ORIGINAL.value:
+                raise Conflict(f"result {result_uuid} is already {row.status}")
+            connection.execute(db.results.update().where(_S.id == row.id).values(
+                status=new_status.value, status_message=message, mtime=time.time()))
+        return f"result {result_uuid} is {new_status.value}"
+
+    # --- directory ----------------------------------------------------------------------------------
+
+    def tenants(self) -> list[dict[str, Any]]:
+        t, tm, cap = db.tenants.c, db.tenant_methods.c, db.capabilities.c
+        with self.db.read() as connection:
+            rows = connection.execute(sa.select(t.uuid, t.name, t.limitations, t.contact_person, cap.quantity, cap.method)
+                                      .select_from(db.tenants.outerjoin(db.tenant_methods).outerjoin(db.capabilities))
+                                      .order_by(t.name, cap.quantity, cap.method)).all()
+        tenants: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            tenant = tenants.setdefault(row.uuid, {"uuid": row.uuid, "name": row.name, "methods": [],
+                                                   "limitations": json.loads(row.limitations),
+                                                   "contact_person": row.contact_person})
+            if row.quantity is not None:
+                tenant["methods"].append(f"{row.quantity}/{row.method}")
+        return list(tenants.values())
+
+
+def _replay(done, body_hash: str, key: str) -> str:
+    if done.fingerprint != body_hash:
+        raise invalid(["header", "idempotency-key"], f"idempotency key {key!r} was used before with a different body")
+    return done.uuid

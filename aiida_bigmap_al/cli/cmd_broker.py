@@ -1,0 +1,167 @@
+"""``bigmap-al broker``: run the FINALES2-compatible broker and administer its users, capabilities and tenants.
+
+The admin commands write to the broker's database directly (``--db``, the same URL the server
+uses), so users and tenants exist only if someone with access to that database made them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .root import main
+
+DB_OPTION = click.option("--db", envvar="BIGMAP_BROKER_DB", default="broker.sqlite", show_default=True,
+                         help="Database: a SQLite file path or URL, or postgresql://USER@HOST/NAME "
+                              "(env BIGMAP_BROKER_DB).")
+
+
+def _open(db: str):
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..broker.admin import open_database
+
+    try:
+        return open_database(db)
+    except (SQLAlchemyError, ImportError) as error:
+        raise click.ClickException(f"cannot open broker database {db!r}: {error}") from None
+
+
+def _admin(call, *args, **kwargs):
+    from ..broker.admin import AdminError
+
+    try:
+        return call(*args, **kwargs)
+    except AdminError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.group("broker")
+def broker():
+    """The measurement broker: requests and results between clients (FINALES2 REST API)."""
+
+
+@broker.command("serve")
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes (on SQLite they share the database file; 2 on a 2-core machine).")
+@click.option("--token-seconds", type=click.IntRange(min=1), default=8 * 3600, show_default=True,
+              help="Lifetime of an access token.")
+@click.option("--max-body", type=click.IntRange(min=1), default=1024 * 1024, show_default=True,
+              help="Largest request body in bytes (larger ones get 413 before anything else).")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every HTTP call.")
+def serve(db, host, port, workers, token_seconds, max_body, log_level, access_log):
+    """Serve the broker over HTTP; the token signing secret comes from BIGMAP_BROKER_SECRET (required)."""
+    import uvicorn
+
+    from ..broker.settings import ConfigurationError, Settings
+
+    try:
+        settings = Settings(secret=os.environ.get("BIGMAP_BROKER_SECRET", ""), db=db,
+                            token_seconds=token_seconds, max_body=max_body)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    _open(db).dispose()  # tables made once, and a bad URL reported here rather than by each worker
+    os.environ.update(settings.to_env())  # how the worker processes get the settings
+    click.echo(f"broker: serving on http://{host}:{port} (database {db}, {workers} worker(s))")
+    uvicorn.run("aiida_bigmap_al.broker.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=access_log)
+
+
+@broker.group("user")
+def user():
+    """Accounts that log in at POST /user_management/authenticate."""
+
+
+@user.command("add")
+@click.argument("name")
+@DB_OPTION
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--read-only", is_flag=True, help="The account can read but not post or change anything.")
+def user_add(name, db, password_stdin, read_only):
+    """Add the user NAME (password: prompted, or from standard input with --password-stdin)."""
+    from ..broker.admin import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    _admin(add_user, _open(db), name, password, read_only)
+    click.echo(f"user {name!r} added{' (read-only)' if read_only else ''}")
+
+
+@broker.group("capability")
+def capability():
+    """What can be requested: FINALES2 capability files (quantity, method, JSON schemas)."""
+
+
+@capability.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@DB_OPTION
+def capability_add(files, db):
+    """Register the FINALES2 capability FILES unchanged."""
+    from ..broker.admin import add_capability
+
+    database = _open(db)
+    for path in files:
+        click.echo(f"capability {_admin(add_capability, database, path)} registered")
+
+
+@capability.command("list")
+@DB_OPTION
+def capability_list(db):
+    """The registered capabilities, one quantity/method a line."""
+    from ..broker.capabilities import CapabilityCache
+
+    for found in CapabilityCache(_open(db)).all():
+        click.echo(f"{found.key}{'' if found.is_active else ' (inactive)'}")
+
+
+@broker.group("tenant")
+def tenant():
+    """Clients that serve methods: instruments, simulations, people, AiiDA."""
+
+
+@tenant.command("add")
+@click.argument("name")
+@click.option("--user", "user_name", required=True, help="The account the tenant logs in with.")
+@click.option("--method", "methods", multiple=True, required=True, metavar="QUANTITY/METHOD",
+              help="A method the tenant serves (repeat the option, or give several after it).")
+@click.argument("more_methods", nargs=-1, metavar="[QUANTITY/METHOD]...")
+@click.option("--limitations", type=click.Path(exists=True, dir_okay=False),
+              help="JSON file: the tenant's FINALES2 limitations (a list, or a tenant file with 'limitations').")
+@click.option("--contact", default="", help="Contact person.")
+@DB_OPTION
+def tenant_add(name, user_name, methods, more_methods, limitations, contact, db):
+    """Register the tenant NAME of user --user serving the given methods; prints its uuid last."""
+    from ..broker.admin import add_tenant
+
+    limits = None
+    if limitations:
+        try:
+            limits = json.loads(open(limitations).read())
+        except json.JSONDecodeError as error:
+            raise click.ClickException(f"{limitations}: {error}") from None
+        limits = limits.get("limitations", []) if isinstance(limits, dict) else limits
+    uuid = _admin(add_tenant, _open(db), name, user_name, [*methods, *more_methods], limits, contact)
+    click.echo(f"tenant {name!r} of user {user_name!r} serves {', '.join([*methods, *more_methods])}")
+    click.echo(uuid)
+
+
+@tenant.command("list")
+@DB_OPTION
+def tenant_list(db):
+    """The tenants: uuid, name and methods."""
+    from ..broker.capabilities import CapabilityCache
+    from ..broker.store import Store
+
+    database = _open(db)
+    for found in Store(database, CapabilityCache(database)).tenants():
+        click.echo(f"{found['uuid']}  {found['name']}  {' '.join(found['methods'])}")
