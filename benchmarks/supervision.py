@@ -8,11 +8,14 @@ left in the folder whatever happened (failure, ``--timeout``, Ctrl-C or SIGTERM)
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -20,7 +23,10 @@ import uuid
 POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 __all__ = ["create_database", "drop_database", "end_process", "environment", "exit_on_sigterm",
-           "postgresql_rabbitmq_profile", "stop_daemon", "verdi"]
+           "postgresql_rabbitmq_profile", "stop_daemon", "supervise", "verdi", "worker_plan"]
+
+#: Files in the worker's folder: what the supervisor prepared for it, and the figures it found.
+PLAN, FIGURES = "plan.json", "figures.json"
 
 
 def exit_on_sigterm(*_):
@@ -132,3 +138,41 @@ def postgresql_rabbitmq_profile(workdir: pathlib.Path, database: str, name: str 
           "--database-username", "postgres", "--database-password", "", "--database-name", database,
           "--repository-uri", (workdir / "repository").as_uri(), "--set-as-default")
     return name
+
+
+def supervise(script: pathlib.Path, argv: list[str], storage: str, timeout: float) -> dict:
+    """Run ``script argv --worker-dir DIR`` with ``AIIDA_PATH`` = DIR, a new temporary folder, and
+    return the figures the worker wrote to ``DIR/figures.json``.
+
+    With ``storage == "postgresql"`` the worker gets a new database (its name in ``DIR/plan.json``,
+    see :func:`worker_plan`). Whatever happens (failure, ``timeout``, Ctrl-C, SIGTERM), the worker,
+    a daemon left in DIR, the database and DIR are removed; a failure raises ``RuntimeError``.
+    """
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"bigmap-al-{pathlib.Path(script).stem}-"))
+    child, database = None, None
+    try:
+        database = create_database() if storage == "postgresql" else None
+        (workdir / PLAN).write_text(json.dumps({"database": database}))
+        child = subprocess.Popen([sys.executable, str(script), *argv, "--worker-dir", str(workdir)],
+                                 env=environment(workdir))
+        if child.wait(timeout=timeout) != 0:
+            raise RuntimeError(f"the benchmark failed (worker exit status {child.returncode})")
+        return json.loads((workdir / FIGURES).read_text())
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the benchmark did not finish within {timeout:g} s; stopped") from None
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):  # let nothing cut the clean-up short
+            signal.signal(number, signal.SIG_IGN)
+        end_process(child)
+        stop_daemon(workdir)
+        if database is not None:
+            drop_database(database)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def worker_plan(worker_dir: pathlib.Path) -> dict:
+    """What :func:`supervise` prepared for the worker; refuses a ``--worker-dir`` given by hand."""
+    if pathlib.Path(os.environ.get("AIIDA_PATH", "")).resolve() != pathlib.Path(worker_dir).resolve():
+        raise SystemExit("--worker-dir is set by the benchmark itself; run the script without it")
+    return json.loads((pathlib.Path(worker_dir) / PLAN).read_text())
