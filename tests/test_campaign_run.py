@@ -10,6 +10,8 @@ from click.testing import CliRunner
 from aiida_bigmap_al.campaign_spec import load_spec
 from aiida_bigmap_al.cli import main
 
+from workchains.test_simulation_campaign import simulator_code  # noqa: F401 (fixture)
+
 
 def write(tmp_path, text):
     path = tmp_path / "campaign.yaml"
@@ -90,3 +92,22 @@ def test_initial_data_without_rows_at_the_campaign_temperatures_is_a_clear_error
                          ids=lambda path: path.name)
 def test_every_example_campaign_file_is_valid(example):
     assert load_spec(example).budget >= 1
+
+
+def test_a_campaign_that_fails_makes_the_command_fail(aiida_profile, tmp_path, simulator_code):  # noqa: F811
+    """Every simulation at 400 K is outside the simulator's range: the campaign fails."""
+    spec = write(tmp_path, f"""
+temperatures: [400.0]
+strategy: gp-exploit
+budget: 2
+n_initial: 2
+n_candidates: 16
+methods:
+  simulation: {{code: {simulator_code.full_label}}}
+""")
+    result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
+    assert result.exit_code == 1, result.output
+    pk = int(re.search(r"^pk=(\d+)$", result.output, re.M).group(1))
+    node = orm.load_node(pk)
+    assert not node.is_finished_ok
+    assert f"campaign failed [{node.exit_status}] {node.exit_message}" in result.output

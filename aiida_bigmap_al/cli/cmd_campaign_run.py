@@ -16,6 +16,9 @@ from .cmd_campaign import campaign
 def run(spec_path, submit):
     """Run (or submit) the ActiveLearningWorkChain that SPEC.yaml describes; print its pk.
 
+    Run here, the command exits non-zero when the campaign does not finish ok, after printing
+    its exit code and message.
+
     See `aiida_bigmap_al.campaign_spec` for the fields; codes are named by their labels
     (`bigmap-al setup` makes `bigmap-sim@localhost`, `bigmap-al instrument register` one per rig).
     """
@@ -39,8 +42,11 @@ def run(spec_path, submit):
     if submit:
         node = submit_process(ActiveLearningWorkChain, **inputs)
         click.echo(f"submitted; follow it with `verdi process report {node.pk}`")
-    else:
-        _, node = run_get_node(ActiveLearningWorkChain, **inputs)
-        status = "finished" if node.is_finished_ok else f"failed [{node.exit_status}] {node.exit_message}"
-        click.echo(f"campaign {status}; `bigmap-al campaign show {node.pk}`")
+        click.echo(f"pk={node.pk}")
+        return
+    _, node = run_get_node(ActiveLearningWorkChain, **inputs)
+    status = "finished" if node.is_finished_ok else f"failed [{node.exit_status}] {node.exit_message}"
+    click.echo(f"campaign {status}; `bigmap-al campaign show {node.pk}`")
     click.echo(f"pk={node.pk}")
+    if not node.is_finished_ok:
+        raise SystemExit(1)  # a campaign that did not finish ok is a failed command
