@@ -17,6 +17,11 @@ from .root import main
               help="A strategy to run (repeatable); `random` is always run.")
 @click.option("--sequential", is_flag=True,
               help="Also run sequential campaigns over the temperatures, coldest first.")
+@click.option("--joint", is_flag=True,
+              help="Also run joint campaigns: all temperatures at once, one (formulation, "
+                   "temperature) per iteration, until every temperature's best is measured.")
+@click.option("-T", "--temperature", "temperatures", type=float, multiple=True,
+              help="Only the data at this temperature in K (repeatable); all by default.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help="Write all figures to this JSON file.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=pathlib.Path),
@@ -24,7 +29,8 @@ from .root import main
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes.")
 @click.option("--list", "list_strategies", is_flag=True, help="List the strategies and exit.")
-def benchmark(data_path, seeds, strategies, sequential, json_path, plot_path, jobs, list_strategies):
+def benchmark(data_path, seeds, strategies, sequential, joint, temperatures, json_path, plot_path, jobs,
+              list_strategies):
     """Pool-based active learning on measured data, per temperature, against random sampling."""
     from ..analysis.plots import best_so_far_plot
     from ..benchmark import DEFAULT_STRATEGIES, format_table, run_benchmark
@@ -39,9 +45,10 @@ def benchmark(data_path, seeds, strategies, sequential, json_path, plot_path, jo
     click.echo(f"data: {data.source}", err=True)
     try:
         figures = run_benchmark(data, strategies or DEFAULT_STRATEGIES, seeds, sequential, jobs,
-                                source=data_path)
+                                source=data_path, joint=joint, temperatures=temperatures or None)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--strategy") from error
+        hint = "--temperature" if str(error).startswith("no data at") else "--strategy"
+        raise click.BadParameter(str(error), param_hint=hint) from error
     click.echo(format_table(figures))
     best_so_far_plot(figures["curves"], plot_path)
     click.echo(f"plot: {plot_path}")

@@ -204,4 +204,6 @@ STRATEGIES = {
     "gp-map-exploit": _map_strategy("exploit"),
     "gp-landesfeind-exploit": _map_strategy("exploit", prior=LANDESFEIND),
     "gp-landesfeind-ucb": _map_strategy("ucb", prior=LANDESFEIND, kappa=0.3),
+    # Over several temperatures: expected improvement over the best at the candidate's own.
+    "gp-landesfeind-ei": _map_strategy("ei", prior=LANDESFEIND),
 }
