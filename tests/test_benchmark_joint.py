@@ -28,6 +28,7 @@ def test_joint_campaigns_share_their_start_and_stop_when_every_target_is_measure
         assert len(set(order)) == len(order)
 
 
+@pytest.mark.slow
 def test_benchmark_joint_writes_total_to_best_and_acceleration_per_strategy(fzj_csv, tmp_path):
     out = tmp_path / "figures.json"
     result = CliRunner().invoke(main, [

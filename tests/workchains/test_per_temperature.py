@@ -14,6 +14,8 @@ from aiida_bigmap_al.campaign_spec import load_spec
 from aiida_bigmap_al.cli import main
 from aiida_bigmap_al.workchains import ActiveLearningWorkChain
 
+pytestmark = pytest.mark.slow
+
 COLD, WARM = 283.15, 303.15
 BUDGET = 7
 
