@@ -23,6 +23,8 @@ __all__ = ["Account", "AuthError", "Accounts", "hash_password", "issue_token", "
 ALGORITHM = "HS256"
 #: How long a looked-up account (its read-only flag, tenants and methods) is reused.
 ACCOUNT_SECONDS = 2.0
+#: Verified tokens remembered per process (forgotten all at once when full).
+TOKENS_KEPT = 10_000
 
 _hasher = PasswordHash.recommended()  # argon2id
 #: Checked against when the user does not exist, so that a wrong name costs as long as a wrong password.
@@ -74,6 +76,7 @@ class Accounts:
         self._secret = secret
         self._token_seconds = token_seconds
         self._cache: dict[str, tuple[float, Account | None]] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}
 
     def login(self, name: str, password: str) -> str:
         """A new access token for a correct name and password; :class:`AuthError` otherwise."""
@@ -84,16 +87,30 @@ class Accounts:
         return issue_token(name, self._secret, self._token_seconds)
 
     def from_token(self, token: str) -> Account:
+        name, expiry = self._verified(token)
+        if time.time() >= expiry:
+            raise AuthError("token expired: log in again")
+        account = self._account(name)
+        if account is None:
+            raise AuthError("the token's user no longer exists")
+        return account
+
+    def _verified(self, token: str) -> tuple[str, float]:
+        """The signature is checked once per token and process (a client sends the same token every call);
+        the expiry is checked on every call by :meth:`from_token`."""
+        known = self._tokens.get(token)
+        if known is not None:
+            return known
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
         except jwt.ExpiredSignatureError:
             raise AuthError("token expired: log in again") from None
         except jwt.PyJWTError:
             raise AuthError("invalid token") from None
-        account = self._account(claims["sub"])
-        if account is None:
-            raise AuthError("the token's user no longer exists")
-        return account
+        if len(self._tokens) >= TOKENS_KEPT:
+            self._tokens.clear()
+        self._tokens[token] = verified = (str(claims["sub"]), float(claims["exp"]))
+        return verified
 
     def _account(self, name: str) -> Account | None:
         now = time.monotonic()

@@ -70,6 +70,24 @@ _REQUEST_COLUMNS = (_R.id, _R.uuid, _R.ctime, _R.status, _R.quantity, _R.methods
 _RESULT_COLUMNS = (_S.id, _S.uuid, _S.ctime, _S.status, _S.quantity, _S.method, _S.parameters, _S.data,
                    _S["metadata"], _S.tenant_uuid, _S.request_id)
 
+# Statements built once: SQLAlchemy then reuses their compiled form and cache key on every call.
+_p = sa.bindparam
+_INSERT_REQUEST = db.requests.insert()
+_INSERT_REQUEST_METHOD = db.request_methods.insert()
+_INSERT_RESULT = db.results.insert()
+_REQUEST_BY_UUID = sa.select(*_REQUEST_COLUMNS).where(_R.uuid == _p("uuid"))
+_REQUEST_STATUS = sa.select(_R.status).where(_R.id == _p("id"))
+_SET_REQUEST_STATUS = (db.requests.update().where(_R.id == _p("row"), _R.status.in_(_p("allowed", expanding=True)))
+                       .values(status=_p("new"), status_message=_p("message"), reserved_by=_p("tenant"),
+                               mtime=_p("now")))
+_RESULT_BY_UUID = (sa.select(*_RESULT_COLUMNS, _R.uuid.label("request_uuid"))
+                   .join(db.requests, _R.id == _S.request_id).where(_S.uuid == _p("uuid")))
+_CURRENT_RESULT = (sa.select(*_RESULT_COLUMNS).where(_S.request_id == _p("id"), _S.status == ResultStatus.ORIGINAL.value)
+                   .order_by(_S.id.desc()).limit(1))
+_IDEM = db.idempotency.c
+_IDEMPOTENT = sa.select(_IDEM.fingerprint, _IDEM.uuid).where(_IDEM.user_id == _p("user"), _IDEM.key == _p("key"))
+_INSERT_IDEMPOTENT = db.idempotency.insert()
+
 
 class Store:
     """Requests, results, capabilities and tenants of one broker database."""
@@ -122,24 +140,24 @@ class Store:
 
     def _create(self, account: Account, key: str | None, body_hash: str, insert: Callable[[sa.Connection], str]) -> str:
         """Run ``insert`` in one transaction, once per idempotency ``key`` of this account."""
-        idem = db.idempotency.c
-        where = (idem.user_id == account.user_id, idem.key == key)
+        which = {"user": account.user_id, "key": key}
         try:
             with self.db.write() as connection:
                 if key is not None:
-                    done = connection.execute(sa.select(idem.fingerprint, idem.uuid).where(*where)).first()
+                    done = connection.execute(_IDEMPOTENT, which).first()
                     if done is not None:
                         return _replay(done, body_hash, key)
                 new_uuid = insert(connection)
                 if key is not None:
-                    connection.execute(db.idempotency.insert().values(
-                        user_id=account.user_id, key=key, fingerprint=body_hash, uuid=new_uuid, ctime=time.time()))
+                    connection.execute(_INSERT_IDEMPOTENT, {"user_id": account.user_id, "key": key,
+                                                            "fingerprint": body_hash, "uuid": new_uuid,
+                                                            "ctime": time.time()})
                 return new_uuid
         except sa.exc.IntegrityError:
             if key is None:
                 raise
             with self.db.read() as connection:  # a concurrent retry with the same key won the race
-                done = connection.execute(sa.select(idem.fingerprint, idem.uuid).where(*where)).first()
+                done = connection.execute(_IDEMPOTENT, which).first()
             if done is None:
                 raise
             return _replay(done, body_hash, key)
@@ -162,16 +180,17 @@ class Store:
         now = time.time()
         new_uuid = str(uuidlib.uuid4())
         methods = list(dict.fromkeys(body.methods))
-        inserted = connection.execute(db.requests.insert().values(
-            uuid=new_uuid, quantity=body.quantity, methods=_dumps(methods), parameters=_dumps(body.parameters),
-            metadata=None if body.metadata is None else _dumps(body.metadata), tenant_uuid=body.tenant_uuid,
-            status=status.value, status_message=message, reserved_by=reserved_by, ctime=now, mtime=now))
+        inserted = connection.execute(_INSERT_REQUEST, {
+            "uuid": new_uuid, "quantity": body.quantity, "methods": _dumps(methods),
+            "parameters": _dumps(body.parameters), "metadata": None if body.metadata is None else _dumps(body.metadata),
+            "tenant_uuid": body.tenant_uuid, "status": status.value, "status_message": message,
+            "reserved_by": reserved_by, "ctime": now, "mtime": now})
         request_id = inserted.inserted_primary_key[0]
-        connection.execute(db.request_methods.insert(), [{"request_id": request_id, "method": m} for m in methods])
+        connection.execute(_INSERT_REQUEST_METHOD, [{"request_id": request_id, "method": m} for m in methods])
         return new_uuid
 
     def _request_row(self, connection: sa.Connection, request_uuid: str):
-        row = connection.execute(sa.select(*_REQUEST_COLUMNS).where(_R.uuid == request_uuid)).first()
+        row = connection.execute(_REQUEST_BY_UUID, {"uuid": request_uuid}).first()
         if row is None:
             raise NotFound(f"no request {request_uuid!r}")
         return row
@@ -204,24 +223,25 @@ class Store:
         with self.db.write() as connection:
             row = self._request_row(connection, request_uuid)
             keys = [f"{row.quantity}/{m}" for m in json.loads(row.methods)]
-            values: dict[str, Any] = {"status": new_status.value, "status_message": message, "mtime": time.time()}
+            tenant = row.reserved_by
             if new_status is RequestStatus.RESERVED:
                 tenant = account.tenant_serving(keys)
                 if tenant is None:
                     raise Forbidden(f"none of account {account.name!r}'s tenants is registered for {keys}")
-                values["reserved_by"], allowed = tenant, (RequestStatus.PENDING.value,)
+                allowed = [RequestStatus.PENDING.value]
             elif new_status is RequestStatus.PENDING:  # release: only the tenant that reserved it
                 if not account.owns(row.reserved_by or ""):
                     raise Forbidden("only the tenant that reserved a request can release it")
-                values["reserved_by"], allowed = None, (RequestStatus.RESERVED.value,)
+                tenant, allowed = None, [RequestStatus.RESERVED.value]
             else:  # retract: only the tenant that asked
                 if not account.owns(row.tenant_uuid):
                     raise Forbidden("only the tenant that posted a request can retract it")
-                allowed = (RequestStatus.PENDING.value, RequestStatus.RESERVED.value)
-            changed = connection.execute(db.requests.update().where(_R.id == row.id, _R.status.in_(allowed))
-                                         .values(**values)).rowcount
+                allowed = [RequestStatus.PENDING.value, RequestStatus.RESERVED.value]
+            changed = connection.execute(_SET_REQUEST_STATUS, {
+                "row": row.id, "allowed": allowed, "new": new_status.value, "message": message, "tenant": tenant,
+                "now": time.time()}).rowcount
             if changed != 1:
-                current = connection.execute(sa.select(_R.status).where(_R.id == row.id)).scalar_one()
+                current = connection.execute(_REQUEST_STATUS, {"id": row.id}).scalar_one()
                 raise Conflict(f"request {request_uuid} is {current}: it cannot become {new_status.value}")
         return f"request {request_uuid} is {new_status.value}"
 
@@ -268,11 +288,11 @@ class Store:
         if resolve:
             self._resolve(connection, row, body.tenant_uuid, now)
         new_uuid = str(uuidlib.uuid4())
-        connection.execute(db.results.insert().values(
-            uuid=new_uuid, request_id=row.id, quantity=body.quantity, method=method,
-            parameters=_dumps(body.parameters), data=_dumps(body.data),
-            metadata=None if body.metadata is None else _dumps(body.metadata), tenant_uuid=body.tenant_uuid,
-            status=ResultStatus.ORIGINAL.value, ctime=now, mtime=now))
+        connection.execute(_INSERT_RESULT, {
+            "uuid": new_uuid, "request_id": row.id, "quantity": body.quantity, "method": method,
+            "parameters": _dumps(body.parameters), "data": _dumps(body.data),
+            "metadata": None if body.metadata is None else _dumps(body.metadata), "tenant_uuid": body.tenant_uuid,
+            "status": ResultStatus.ORIGINAL.value, "status_message": None, "ctime": now, "mtime": now})
         return new_uuid
 
     @staticmethod
@@ -289,16 +309,15 @@ class Store:
             if current:
                 raise Conflict(f"request {row.uuid} already has a result: mark it amended or deleted first")
             return
-        changed = connection.execute(db.requests.update().where(_R.id == row.id, _R.status == row.status).values(
-            status=RequestStatus.RESOLVED.value, reserved_by=tenant_uuid, mtime=now,
-            status_message="result posted")).rowcount
+        changed = connection.execute(_SET_REQUEST_STATUS, {
+            "row": row.id, "allowed": [row.status], "new": RequestStatus.RESOLVED.value, "message": "result posted",
+            "tenant": tenant_uuid, "now": now}).rowcount
         if changed != 1:
             raise Conflict(f"request {row.uuid} changed meanwhile; try again")
 
     def get_result(self, result_uuid: str) -> str:
         with self.db.read() as connection:
-            row = connection.execute(sa.select(*_RESULT_COLUMNS, _R.uuid.label("request_uuid"))
-                                     .join(db.requests, _R.id == _S.request_id).where(_S.uuid == result_uuid)).first()
+            row = connection.execute(_RESULT_BY_UUID, {"uuid": result_uuid}).first()
         if row is None:
             raise NotFound(f"no result {result_uuid!r}")
         return result_json(row, row.request_uuid)
@@ -307,8 +326,7 @@ class Store:
         """The request's current (``original``) result, or ``null`` while it has none."""
         with self.db.read() as connection:
             request = self._request_row(connection, request_uuid)
-            row = connection.execute(sa.select(*_RESULT_COLUMNS).where(
-                _S.request_id == request.id, _S.status == ResultStatus.ORIGINAL.value).order_by(_S.id.desc())).first()
+            row = connection.execute(_CURRENT_RESULT, {"id": request.id}).first()
         return "null" if row is None else result_json(row, request_uuid)
 
     def update_result_status(self, account: Account, result_uuid: str, new_status: ResultStatus,

@@ -29,7 +29,8 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
                                               description="a retried POST with the same key creates nothing new")]
 
 
-def store(request: Request) -> Store:
+async def store(request: Request) -> Store:
+    """Async, like every dependency here: FastAPI runs a plain ``def`` dependency in a worker thread."""
     return request.app.state.store
 
 
