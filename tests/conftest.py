@@ -33,8 +33,15 @@ def fzj_csv() -> pathlib.Path:
     return FZJ_CSV
 
 
+#: Seconds the daemon client waits for the daemon's answer. aiida-core's default, 2 s, is too
+#: short on a loaded two-core machine: stopping the daemon at the end of a session timed out
+#: (DaemonTimeoutException) in about one run of three while other work ran beside the tests.
+DAEMON_TIMEOUT = 30
+
+
 @pytest.fixture(scope="session")
 def aiida_profile(aiida_config, aiida_profile_factory):
     """aiida-core's temporary profile, with the ZeroMQ broker so that tests can use the daemon."""
     with aiida_profile_factory(aiida_config, broker_backend="core.zeromq") as profile:
+        aiida_config.set_option("daemon.timeout", DAEMON_TIMEOUT, scope=profile.name)
         yield profile
