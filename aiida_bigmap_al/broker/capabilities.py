@@ -18,6 +18,7 @@ import jsonschema_rs
 import sqlalchemy as sa
 
 from . import db
+from .errors import Invalid
 
 __all__ = ["Capability", "CapabilityCache", "CapabilityError", "SchemaError", "parse_capability", "register"]
 
@@ -28,11 +29,11 @@ class CapabilityError(ValueError):
     """A capability file that cannot be registered; the message names what is wrong."""
 
 
-class SchemaError(ValueError):
-    """A document that does not fit a capability's schema; ``errors`` hold FastAPI-style ``loc`` and ``msg``."""
+class SchemaError(Invalid):
+    """A document that does not fit a capability's schema (422); ``errors`` hold FastAPI-style ``loc`` and ``msg``."""
 
     def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
+        super().__init__(errors)
         self.errors = errors
 
 
