@@ -160,3 +160,21 @@ def test_bad_files_get_one_clear_line_and_exit_1(tmp_path, content, message):
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert message in result.output
+
+
+def test_calcfunction_keeps_the_table_and_length_in_its_provenance(aiida_profile, tmp_path):
+    from aiida import orm
+
+    from aiida_bigmap_al.workchains.gitt import EXIT_BAD_TABLE, analyse_gitt
+
+    table = orm.SinglefileData(write_csv(tmp_path / "gitt.csv", gitt_curve(**SLAB)))
+    result, node = analyse_gitt.run_get_node(table, orm.Float(1e-4))
+    assert node.is_finished_ok
+    assert [p["D_cm2_s"] for p in result.get_dict()["pulses"]] == pytest.approx([1e-10] * 3, rel=0.05)
+    assert {link.node.uuid for link in node.base.links.get_incoming().all()} >= {table.uuid}
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time [s],current [A]\n0,0\n")
+    _, node = analyse_gitt.run_get_node(orm.SinglefileData(bad), orm.Float(1e-4))
+    assert node.exit_status == EXIT_BAD_TABLE
+    assert "missing column(s) ['voltage [V]']" in node.exit_message
