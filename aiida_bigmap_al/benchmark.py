@@ -33,16 +33,10 @@ import numpy as np
 from .learning import RANDOM, STRATEGIES, initial_picks, pool_campaign
 from .space import fzj_space
 
-__all__ = ["TemperaturePool", "pools_from_data", "run_benchmark", "format_table", "DEFAULT_STRATEGIES",
-           "JOINT_STRATEGIES"]
+__all__ = ["TemperaturePool", "pools_from_data", "run_benchmark", "format_table", "DEFAULT_STRATEGIES"]
 
 #: The strategies benchmarked when none are named: the baseline and the project's best.
 DEFAULT_STRATEGIES = ("random", "gp-exploit", "gp-landesfeind-ucb")
-
-#: The strategies benchmarked with joint campaigns when none are named: those that model
-#: temperature with the Landesfeind law (a plain GP's joint campaigns run for hundreds of
-#: measurements, each refitting on all of them).
-JOINT_STRATEGIES = ("random", "gp-landesfeind-ucb", "gp-landesfeind-ei")
 
 #: Measurements shown in the best-so-far plot.
 CURVE_LENGTH = 60

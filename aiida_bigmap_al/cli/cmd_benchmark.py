@@ -15,8 +15,7 @@ from .root import main
               help="Campaigns per strategy and temperature (seeds 0..N-1).")
 @click.option("-s", "--strategy", "strategies", multiple=True,
               help="A strategy to run (repeatable); `random` is always run. Default: random, "
-                   "gp-exploit, gp-landesfeind-ucb; with --joint: random, gp-landesfeind-ucb, "
-                   "gp-landesfeind-ei.")
+                   "gp-exploit, gp-landesfeind-ucb.")
 @click.option("--sequential", is_flag=True,
               help="Also run sequential campaigns over the temperatures, coldest first.")
 @click.option("--joint", is_flag=True,
@@ -35,7 +34,7 @@ def benchmark(data_path, seeds, strategies, sequential, joint, temperatures, jso
               list_strategies):
     """Pool-based active learning on measured data, per temperature, against random sampling."""
     from ..analysis.plots import best_so_far_plot
-    from ..benchmark import DEFAULT_STRATEGIES, JOINT_STRATEGIES, format_table, run_benchmark
+    from ..benchmark import DEFAULT_STRATEGIES, format_table, run_benchmark
     from ..datasets import load_fzj, load_or_builtin
     from ..learning import STRATEGIES
 
@@ -46,8 +45,7 @@ def benchmark(data_path, seeds, strategies, sequential, joint, temperatures, jso
     data = load_fzj(data_path) if data_path is not None else load_or_builtin(None)
     click.echo(f"data: {data.source}", err=True)
     try:
-        default = JOINT_STRATEGIES if joint else DEFAULT_STRATEGIES
-        figures = run_benchmark(data, strategies or default, seeds, sequential, jobs,
+        figures = run_benchmark(data, strategies or DEFAULT_STRATEGIES, seeds, sequential, jobs,
                                 source=data_path, joint=joint, temperatures=temperatures or None)
     except ValueError as error:
         hint = "--temperature" if str(error).startswith("no data at") else "--strategy"
