@@ -19,6 +19,7 @@ from aiida.plugins import CalculationFactory
 from .. import ledger
 from ..space import SearchSpace
 from . import campaign_group, functions
+from .handlers import MeasurementHandlers, ProcessHandlerReport, process_handler
 
 __all__ = ["InstrumentLaneWorkChain", "measured_values", "measurement_builder", "measuring_job"]
 
@@ -48,7 +49,7 @@ def measurement_builder(code, suggestion, label):
     return builder
 
 
-class InstrumentLaneWorkChain(WorkChain):
+class InstrumentLaneWorkChain(MeasurementHandlers, WorkChain):
     """Suggest, measure, record on one instrument until the campaign's budget is used (or a
     measured value reaches ``stop_at``)."""
 
@@ -92,21 +93,31 @@ class InstrumentLaneWorkChain(WorkChain):
             measurement_builder(self.inputs.code, self.ctx.suggestion, label)))
 
     def record(self):
-        """Mark the suggestion measured (with its measurement) or failed; the lane goes on unless
-        its last :data:`MAX_FAILURES_IN_A_ROW` measurements all failed."""
-        job, suggestion = self.ctx.job, self.ctx.suggestion
+        """Mark the suggestion measured (with its measurement); a failure goes to the handlers."""
+        job = self.ctx.job
         if job.is_finished_ok and "measurement" in job.outputs:
-            campaign_group.record(self.ctx.group, suggestion, job.outputs.measurement)
+            campaign_group.record(self.ctx.group, self.ctx.suggestion, job.outputs.measurement)
             self.ctx.failures_in_a_row = 0
             return None
-        campaign_group.record(self.ctx.group, suggestion)
+        return self.inspect_measurement(job)
+
+    @process_handler(priority=100)
+    def report_and_go_on(self, node):
+        """A failed measurement is reported and its point marked failed: it is never suggested again."""
+        campaign_group.record(self.ctx.group, self.ctx.suggestion)
         self.ctx.failures_in_a_row += 1
-        self.report(f"measurement {job.process_label}<{job.pk}> on {self.inputs.code.full_label} "
-                    f"failed ({job.exit_status}: {job.exit_message})")
-        if self.ctx.failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
-            return self.exit_codes.ERROR_INSTRUMENT_FAILING.format(
-                count=self.ctx.failures_in_a_row, code=self.inputs.code.full_label)
-        return None
+        self.report(f"measurement {node.process_label}<{node.pk}> on {self.inputs.code.full_label} "
+                    f"failed ({node.exit_status}: {node.exit_message})")
+        return ProcessHandlerReport()
+
+    @process_handler(priority=90)
+    def stop_a_failing_instrument(self, node):
+        """After :data:`MAX_FAILURES_IN_A_ROW` failures in a row the instrument (or the model) is not
+        working: the lane stops, and the campaign goes on with the other lanes."""
+        if self.ctx.failures_in_a_row < MAX_FAILURES_IN_A_ROW:
+            return None
+        return ProcessHandlerReport(True, self.exit_codes.ERROR_INSTRUMENT_FAILING.format(
+            count=self.ctx.failures_in_a_row, code=self.inputs.code.full_label))
 
     def suggest_next(self):
         """Fit on the start and every measurement so far; claim the next point to measure."""

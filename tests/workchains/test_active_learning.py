@@ -9,6 +9,7 @@ from aiida_bigmap_al.datasets import load_fzj
 from aiida_bigmap_al.learning import STRATEGIES, initial_picks, pool_campaign
 from aiida_bigmap_al.space import fzj_space
 from aiida_bigmap_al.workchains import ActiveLearningWorkChain
+from aiida_bigmap_al.workchains.batch_campaign import BatchCampaignWorkChain
 
 T = 293.15
 
@@ -94,17 +95,22 @@ def replay_table_without(pool, missing):
     return orm.ArrayData({"X": np.column_stack([X, np.full(len(X), T)])[keep], "y": y[keep]})
 
 
-def test_a_failed_measurement_is_reported_and_the_campaign_goes_on(aiida_profile, pool):
+@pytest.mark.parametrize("workchain", [ActiveLearningWorkChain, BatchCampaignWorkChain])
+def test_a_failed_measurement_is_reported_and_the_campaign_goes_on(aiida_profile, pool, workchain):
     start = initial_picks(len(pool[0]), 2, 3)
     spec = inputs(pool, budget=4, n_initial=orm.Int(2), batch_size=orm.Int(2))
     spec["methods"]["replay"]["table"] = replay_table_without(pool, start[:1])
-    _, node = run_get_node(ActiveLearningWorkChain, **spec)
+    _, node = run_get_node(workchain, **spec)
     assert node.is_finished_ok, node.exit_message
     iterations = node.outputs.history["iterations"]
     assert len(iterations[0]["failed"]) == 1
     assert "no row of table" in iterations[0]["failed"][0]["message"]
     assert len(node.outputs.dataset["rows"]) == 4
     assert start[0] not in measured_rows(node, pool[0])
+    # The batch campaign's process handler dealt with it, and says so as aiida-core's restart.py does.
+    failed = next(c for c in node.called if c.process_label == "replay_measurement" and not c.is_finished_ok)
+    assert node.base.extras.get("considered_handlers") == [[failed.pk, ["report_and_go_on", {
+        "do_break": True, "exit_status": 0}]]]
 
 
 def test_a_batch_whose_measurements_all_fail_stops_the_campaign(aiida_profile, pool):
@@ -166,3 +172,10 @@ def test_a_start_larger_than_the_budget_is_refused(aiida_profile, pool):
     _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, budget=2, n_initial=orm.Int(4)))
     assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
     assert "`n_initial` (4) exceeds the `budget` (2)" in node.exit_message
+
+
+def test_the_batch_campaign_names_its_own_measurement_methods_only(aiida_profile, pool):
+    assert "instruments" not in BatchCampaignWorkChain.spec().inputs["methods"]
+    _, node = run_get_node(BatchCampaignWorkChain, **{**inputs(pool), "methods": {}})
+    assert node.exit_status == BatchCampaignWorkChain.exit_codes.ERROR_NO_MEASUREMENT_METHOD.status == 301
+    assert "`methods.replay.table`" in node.exit_message and "instruments" not in node.exit_message

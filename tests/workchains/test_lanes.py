@@ -7,6 +7,7 @@ from aiida_bigmap_al.analysis.history import format_table
 from aiida_bigmap_al.export import campaign_record
 from aiida_bigmap_al.workchains import ActiveLearningWorkChain
 from aiida_bigmap_al.workchains.lane import InstrumentLaneWorkChain
+from aiida_bigmap_al.workchains.lanes_campaign import LanesCampaignWorkChain
 
 from .test_simulation_campaign import campaign_inputs, simulator_code  # noqa: F401 (fixture)
 
@@ -106,3 +107,21 @@ def test_lane_nodes_load_by_the_entry_point_and_by_the_module_path_older_version
         node.process_type = process_type
         node.store()
         assert orm.load_node(node.pk).process_class is InstrumentLaneWorkChain
+
+
+def test_a_lanes_campaign_in_which_nothing_could_be_measured_ends_with_its_own_exit_code(
+        aiida_profile, simulator_code, aiida_code_installed):  # noqa: F811
+    broken = aiida_code_installed(label="broken-sim", filepath_executable="/bin/false",
+                                  default_calc_job_plugin="bigmap.simulation")
+    inputs = campaign_inputs(simulator_code, [298.15], budget=4)
+    inputs["methods"] = {"instruments": {"broken": broken}}
+    for name in ("batch_size", "n_initial"):  # the batch mode's inputs are no inputs of the lanes mode
+        del inputs[name]
+    _, node = run_get_node(LanesCampaignWorkChain, **inputs)
+    assert node.exit_status == LanesCampaignWorkChain.exit_codes.ERROR_NOTHING_MEASURED.status == 330
+    lane, = (c for c in node.called if c.process_class is InstrumentLaneWorkChain)
+    job, = (c for c in lane.called if c.process_label == "SimulationCalcJob")
+    assert not job.is_finished_ok
+    # The lane's process handlers saw the failure: reported it, and did not stop the instrument yet.
+    assert lane.base.extras.get("considered_handlers") == [[job.pk, ["report_and_go_on", {
+        "do_break": False, "exit_status": 0}], ["stop_a_failing_instrument", None]]]
