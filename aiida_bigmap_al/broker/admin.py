@@ -44,7 +44,7 @@ def open_database(url: str) -> db.Database:
         if method not in known:
             try:
                 register(database, {"quantity": LEGACY_QUANTITY, "method": method, "json_schema_specifications": schema,
-                                    "json_schema_result_output": schema, "is_active": True})
+                                    "json_schema_result_output": schema, "is_active": True}, strict_results=True)
             except (CapabilityError, sa.exc.IntegrityError):
                 pass  # another process registered it meanwhile
     return database
@@ -62,14 +62,17 @@ def add_user(database: db.Database, name: str, password: str, read_only: bool = 
                                                     read_only=read_only, ctime=time.time()))
 
 
-def add_capability(database: db.Database, path: str | pathlib.Path) -> str:
-    """Register the FINALES2 capability file at ``path`` unchanged; returns ``quantity/method``."""
+def add_capability(database: db.Database, path: str | pathlib.Path, strict_results: bool = False) -> str:
+    """Register the FINALES2 capability file at ``path`` unchanged; returns ``quantity/method``.
+
+    ``strict_results``: refuse results whose data do not fit the result schema (see :mod:`.capabilities`).
+    """
     try:
         document = json.loads(pathlib.Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise AdminError(f"{path}: {error}") from None
     try:
-        register(database, document)
+        register(database, document, strict_results)
     except CapabilityError as error:
         raise AdminError(f"{path}: {error}") from None
     return f"{document['quantity']}/{document['method']}"

@@ -1,7 +1,11 @@
 """Capabilities: a FINALES2 capability file (quantity, method, JSON schemas) registered unchanged.
 
 A capability's two JSON schemas say what a request's parameters for that method and a result's
-``data`` must look like. Their validators are compiled once per capability and kept
+``data`` must look like. Parameters that do not fit are always refused (422). Result data are
+refused only for a capability registered with ``strict_results``: five of the nine result examples
+that FINALES2 publishes do not fit their own capability's result schema (required fields missing,
+``"True"`` for a boolean), FINALES2 never checked result data, and its tenants must keep working;
+otherwise the misfit is recorded with the result (its ``status_message``). Their validators are compiled once per capability and kept
 (:class:`CapabilityCache`): FINALES2 compiled a schema per post, which cost it 8-16 % of its time.
 Capabilities are only ever added (by ``bigmap-al broker capability add``, possibly while the server
 runs), so a capability the cache does not know is looked up in the database again.
@@ -36,6 +40,9 @@ class SchemaError(Invalid):
         super().__init__(errors)
         self.errors = errors
 
+    def __str__(self) -> str:
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in self.errors)
+
 
 @dataclasses.dataclass(frozen=True)
 class Capability:
@@ -46,6 +53,7 @@ class Capability:
     method: str
     document: dict[str, Any]
     is_active: bool
+    strict_results: bool
     _parameters: Any = dataclasses.field(repr=False, compare=False)
     _result: Any = dataclasses.field(repr=False, compare=False)
 
@@ -56,8 +64,15 @@ class Capability:
     def check_parameters(self, parameters: Any, loc: tuple) -> None:
         _check(self._parameters, parameters, loc)
 
-    def check_result(self, data: Any, loc: tuple) -> None:
-        _check(self._result, data, loc)
+    def check_result(self, data: Any, loc: tuple) -> str | None:
+        """Refuse data that do not fit (strict capability), or return the misfit as a message."""
+        try:
+            _check(self._result, data, loc)
+        except SchemaError as error:
+            if self.strict_results:
+                raise
+            return f"data do not fit the result schema of {self.key}: {error}"
+        return None
 
 
 def _check(validator, instance: Any, loc: tuple) -> None:
@@ -89,7 +104,7 @@ def parse_capability(document: Any, source: str = "capability") -> dict[str, Any
     return document
 
 
-def register(database: db.Database, document: dict[str, Any]) -> None:
+def register(database: db.Database, document: dict[str, Any], strict_results: bool = False) -> None:
     """Store a capability (checked with :func:`parse_capability`); an existing quantity/method is refused."""
     parse_capability(document)
     with database.write() as connection:
@@ -99,12 +114,12 @@ def register(database: db.Database, document: dict[str, Any]) -> None:
             raise CapabilityError(f"capability {document['quantity']}/{document['method']} is already registered")
         connection.execute(db.capabilities.insert().values(
             quantity=document["quantity"], method=document["method"], document=json.dumps(document),
-            is_active=bool(document.get("is_active", True)), ctime=time.time()))
+            is_active=bool(document.get("is_active", True)), strict_results=strict_results, ctime=time.time()))
 
 
 def _load(row) -> Capability:
     document = json.loads(row.document)
-    return Capability(row.id, row.quantity, row.method, document, row.is_active,
+    return Capability(row.id, row.quantity, row.method, document, row.is_active, row.strict_results,
                       _compile(document["json_schema_specifications"], row.quantity),
                       _compile(document["json_schema_result_output"], row.quantity))
 

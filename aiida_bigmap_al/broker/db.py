@@ -38,6 +38,8 @@ capabilities = sa.Table(
     sa.Column("method", sa.String(200), nullable=False),
     sa.Column("document", sa.Text, nullable=False),  # the capability file as registered, unchanged
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    # refuse (422) results whose data do not fit json_schema_result_output, or only record the misfit
+    sa.Column("strict_results", sa.Boolean, nullable=False, default=False),
     sa.Column("ctime", sa.Float, nullable=False),
     sa.UniqueConstraint("quantity", "method"),
 )

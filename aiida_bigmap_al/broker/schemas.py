@@ -104,6 +104,8 @@ class ResultInfo(BaseModel):
     uuid: str
     ctime: str
     status: ResultStatus
+    #: Why the status changed, or how the data do not fit the result schema (absent: nothing to say).
+    status_message: str | None = None
     result: Result
 
 

@@ -58,8 +58,9 @@ def request_json(row) -> str:
 
 
 def result_json(row, request_uuid: str) -> str:
-    """``{uuid, ctime, status, result}`` of a result row."""
-    return (f'{{"uuid":{_dumps(row.uuid)},"ctime":"{_iso(row.ctime)}","status":"{row.status}",'
+    """``{uuid, ctime, status, result}`` of a result row, and ``status_message`` if it has one."""
+    message = "" if row.status_message is None else f',"status_message":{_dumps(row.status_message)}'
+    return (f'{{"uuid":{_dumps(row.uuid)},"ctime":"{_iso(row.ctime)}","status":"{row.status}"{message},'
             f'"result":{{"data":{row.data},"quantity":{_dumps(row.quantity)},"method":[{_dumps(row.method)}],'
             f'"parameters":{row.parameters},"tenant_uuid":{_dumps(row.tenant_uuid)},'
             f'"request_uuid":{_dumps(request_uuid)}{_with_metadata(row.metadata)}}}}}')
@@ -67,8 +68,8 @@ def result_json(row, request_uuid: str) -> str:
 
 _REQUEST_COLUMNS = (_R.id, _R.uuid, _R.ctime, _R.status, _R.quantity, _R.methods, _R.parameters,
                     _R["metadata"], _R.tenant_uuid, _R.reserved_by)
-_RESULT_COLUMNS = (_S.id, _S.uuid, _S.ctime, _S.status, _S.quantity, _S.method, _S.parameters, _S.data,
-                   _S["metadata"], _S.tenant_uuid, _S.request_id)
+_RESULT_COLUMNS = (_S.id, _S.uuid, _S.ctime, _S.status, _S.status_message, _S.quantity, _S.method, _S.parameters,
+                   _S.data, _S["metadata"], _S.tenant_uuid, _S.request_id)
 
 # Statements built once: SQLAlchemy then reuses their compiled form and cache key on every call.
 _p = sa.bindparam
@@ -247,8 +248,8 @@ class Store:
 
     # --- results ----------------------------------------------------------------------------------
 
-    def check_result(self, account: Account, body: Result) -> str:
-        """Check who posts and what; returns the result's ``quantity/method``."""
+    def check_result(self, account: Account, body: Result) -> str | None:
+        """Check who posts and what; returns the misfit of data and result schema to record, if any."""
         self._writer(account)
         self._own_tenant(account, body.tenant_uuid)
         method = body.method[0]
@@ -256,29 +257,29 @@ class Store:
         if key not in account.tenants[body.tenant_uuid]:
             raise Forbidden(f"tenant {body.tenant_uuid!r} is not registered for {key}")
         self._check_parameters(body.quantity, [method], body.parameters, "method")
-        self._capability(body.quantity, method, ["body", "method", 0]).check_result(body.data, ("body", "data"))
-        return key
+        return self._capability(body.quantity, method, ["body", "method", 0]).check_result(body.data, ("body", "data"))
 
     def create_result(self, account: Account, body: Result, key: str | None = None, body_hash: str = "") -> str:
         """Store the result of a pending or reserved request, which becomes resolved; returns its UUID."""
-        self.check_result(account, body)
-        return self._create(account, key, body_hash, lambda c: self._insert_result(c, body))
+        misfit = self.check_result(account, body)
+        return self._create(account, key, body_hash, lambda c: self._insert_result(c, body, misfit))
 
     def create_unsolicited(self, account: Account, body: Result, key: str | None = None, body_hash: str = "") -> str:
         """A result nobody asked for: stored with a new request, resolved at once."""
-        self.check_result(account, body)
+        misfit = self.check_result(account, body)
         request = Request(quantity=body.quantity, methods=body.method, parameters=body.parameters,
                           tenant_uuid=body.tenant_uuid, metadata=body.metadata)
 
         def insert(connection):
             request_uuid = self._insert_request(connection, request, RequestStatus.RESOLVED, "unsolicited result",
                                                 reserved_by=body.tenant_uuid)
-            return self._insert_result(connection, body.model_copy(update={"request_uuid": request_uuid}),
+            return self._insert_result(connection, body.model_copy(update={"request_uuid": request_uuid}), misfit,
                                        resolve=False)
 
         return self._create(account, key, body_hash, insert)
 
-    def _insert_result(self, connection: sa.Connection, body: Result, resolve: bool = True) -> str:
+    def _insert_result(self, connection: sa.Connection, body: Result, misfit: str | None,
+                       resolve: bool = True) -> str:
         row = self._request_row(connection, body.request_uuid)
         method = body.method[0]
         if row.quantity != body.quantity or method not in json.loads(row.methods):
@@ -292,7 +293,7 @@ class Store:
             "uuid": new_uuid, "request_id": row.id, "quantity": body.quantity, "method": method,
             "parameters": _dumps(body.parameters), "data": _dumps(body.data),
             "metadata": None if body.metadata is None else _dumps(body.metadata), "tenant_uuid": body.tenant_uuid,
-            "status": ResultStatus.ORIGINAL.value, "status_message": None, "ctime": now, "mtime": now})
+            "status": ResultStatus.ORIGINAL.value, "status_message": misfit, "ctime": now, "mtime": now})
         return new_uuid
 
     @staticmethod

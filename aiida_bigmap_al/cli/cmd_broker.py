@@ -105,13 +105,17 @@ def capability():
 @capability.command("add")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @DB_OPTION
-def capability_add(files, db):
-    """Register the FINALES2 capability FILES unchanged."""
+@click.option("--strict-results", is_flag=True,
+              help="Refuse (422) results whose data do not fit the result schema; by default the misfit is "
+                   "recorded with the result, as FINALES2 tenants post data that do not always fit.")
+def capability_add(files, db, strict_results):
+    """Register the FINALES2 capability FILES unchanged (request parameters are always checked)."""
     from ..broker.admin import add_capability
 
     database = _open(db)
     for path in files:
-        click.echo(f"capability {_admin(add_capability, database, path)} registered")
+        key = _admin(add_capability, database, path, strict_results)
+        click.echo(f"capability {key} registered{' (strict results)' if strict_results else ''}")
 
 
 @capability.command("list")

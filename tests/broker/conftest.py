@@ -90,7 +90,7 @@ def populate(db: str, tmp_path: pathlib.Path) -> Accounts:
                              ("density", "vibrating_tube_densimetry")):
         path = tmp_path / f"{quantity}-{method}.json"
         path.write_text(json.dumps(capability(quantity, method)))
-        add_capability(database, path)
+        add_capability(database, path, strict_results=quantity == "conductivity")
     tenants = {
         "lab-a": add_tenant(database, "lab-a", "alice", ["conductivity/two_electrode", "conductivity/molecular_dynamics"]),
         "lab-b": add_tenant(database, "lab-b", "bob", ["conductivity/two_electrode"]),

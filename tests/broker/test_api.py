@@ -386,3 +386,22 @@ def test_older_api_pending_measurement_is_a_request_and_its_answer_a_result(brok
     assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][:3] == ["body", "formulation", "ratio"]
     # alice's tenants are not registered for measurement/experiment: she cannot answer one
     assert post(broker, "/api/broker/post/measurement", tokens["alice"], json=done).status_code == 403
+
+
+def test_result_data_misfit_is_refused_by_a_strict_capability_and_recorded_by_a_lenient_one(broker, tokens):
+    """Conductivity is registered with --strict-results here (test_result_refusals: 422 with the path);
+    density is not, as FINALES2 capabilities are by default: the result is kept, the misfit recorded."""
+    body = {"quantity": "density", "methods": ["vibrating_tube_densimetry"],
+            "parameters": {"vibrating_tube_densimetry": parameters()}, "tenant_uuid": broker.tenants["dens"]}
+    request_uuid = post(broker, "/requests/", tokens["dora"], json=body).json()
+    result = {"data": {"conductivity": {"value": "dense"}}, "quantity": "density",
+              "method": ["vibrating_tube_densimetry"], "parameters": body["parameters"],
+              "tenant_uuid": broker.tenants["dens"], "request_uuid": request_uuid}
+    answer = post(broker, "/results/", tokens["dora"], json=result)
+    assert answer.status_code == 200, answer.text
+    stored = get(broker, f"/results/{answer.json()}", tokens["reader"]).json()
+    assert stored["status_message"] == ('data do not fit the result schema of density/vibrating_tube_densimetry: '
+                                        'body.data.conductivity.value: "dense" is not of type "number"')
+    # request parameters are checked whatever the capability's results mode
+    body["parameters"]["vibrating_tube_densimetry"]["temperature"] = "warm"
+    assert post(broker, "/requests/", tokens["dora"], json=body).status_code == 422
