@@ -11,5 +11,6 @@ from . import cmd_models  # noqa: F401  (registers ``bigmap-al models``)
 from . import cmd_predict  # noqa: F401  (registers ``bigmap-al predict``)
 from . import cmd_broker  # noqa: F401  (registers ``bigmap-al broker``)
 from . import cmd_gitt  # noqa: F401  (registers ``bigmap-al gitt``)
+from . import cmd_reproduce  # noqa: F401  (registers ``bigmap-al reproduce``)
 
 __all__ = ["main"]

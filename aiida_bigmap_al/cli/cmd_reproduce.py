@@ -1,0 +1,88 @@
+"""``bigmap-al reproduce``: the figures of the BIG-MAP demonstrator (D10.1), one command each.
+
+Every command writes ``OUT/<name>.png`` and ``OUT/<name>.json`` from the FZJ data beside the
+repository (``../shared/data/fzj_conductivity/``) or any file of that format given as --data.
+"""
+
+import pathlib
+
+import click
+
+from .root import main
+
+DATA = click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=pathlib.Path),
+                    default=None, help="A conductivity file in the FZJ format [default: the FZJ "
+                                       "file in ../shared/data/fzj_conductivity/].")
+OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path),
+                   default=pathlib.Path("reproduce"), show_default=True,
+                   help="Directory for the PNG and the JSON (created).")
+TEMPERATURES = click.option("-T", "--temperature", "temperatures", type=float, multiple=True,
+                            help="A temperature in °C (repeatable) [default: see the command].")
+SEED = click.option("--seed", type=int, default=0, show_default=True, help="Seed of folds and models.")
+FOLDS = click.option("--folds", type=click.IntRange(min=2), default=10, show_default=True,
+                     help="Cross-validation folds of the model choice and its calibration.")
+MODEL = click.option("-m", "--model", "model_names", multiple=True,
+                     help="Candidate model (repeatable, see `bigmap-al models`) [default: all, "
+                          "the best by cross-validation is used].")
+
+
+@main.group("reproduce")
+def reproduce():
+    """Reproduce a figure of the BIG-MAP demonstrator (D10.1): PNG and JSON into --out."""
+
+
+def load_data(data_path):
+    """The FZJ-format data at ``data_path`` (default: beside the repository); never a fallback."""
+    from ..datasets import DataFormatError, load_fzj
+    from ..reproduce.common import DEFAULT_DATA
+
+    path = DEFAULT_DATA if data_path is None else data_path
+    if not path.is_file():
+        hint = "" if data_path is not None else " (the default place of the FZJ data); give --data FILE"
+        raise click.BadParameter(f"{path} does not exist{hint}", param_hint="--data")
+    try:
+        return load_fzj(path)
+    except DataFormatError as error:
+        raise click.BadParameter(str(error), param_hint="--data") from None
+
+
+def write(figures, plot, out_dir, name):
+    """``OUT/name.json`` and ``OUT/name.png``; echo both paths."""
+    from ..reproduce.common import write_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = write_json(figures, out_dir / f"{name}.json")
+    png_path = plot(figures, out_dir / f"{name}.png")
+    click.echo(f"numbers: {json_path}\nfigure:  {png_path}")
+
+
+def refuse(error, hint):
+    """A ValueError of the analysis as a usage error of option ``hint``."""
+    raise click.BadParameter(str(error), param_hint=hint) from None
+
+
+@reproduce.command("acceleration")
+@DATA
+@OUT
+@click.option("--seeds", type=click.IntRange(min=2), default=30, show_default=True,
+              help="Campaigns per strategy and temperature (seeds 0..N-1).")
+@TEMPERATURES
+@click.option("-s", "--strategy", "strategies", multiple=True,
+              help="Strategy (repeatable; random is always run) [default: gp-exploit, "
+                   "gp-landesfeind-ucb].")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Campaigns run in parallel processes.")
+def acceleration(data_path, out_dir, seeds, temperatures, strategies, jobs):
+    """Enhancement factor EF(n) = P(best within n) / (n/N) and best-so-far curves against random."""
+    from ..reproduce import acceleration as figure
+
+    data = load_data(data_path)
+    try:
+        figures = figure.run(data, strategies or figure.DEFAULT_STRATEGIES, seeds, temperatures, jobs)
+    except ValueError as error:
+        refuse(error, "--strategy/--temperature")
+    for name, summary in figures["summary"].items():
+        click.echo(f"{name:22s} mean to best {summary['mean_to_best']:5.1f}   EF(18) "
+                   f"{summary['ef_at_18']:4.2f}   max EF {summary['max_ef']:4.2f} at n = "
+                   f"{summary['n_at_max_ef']}")
+    write(figures, figure.plot, out_dir, "acceleration")
