@@ -37,6 +37,14 @@ _S = db.results.c
 SETTABLE = {RequestStatus.PENDING, RequestStatus.RESERVED, RequestStatus.RETRACTED}
 
 
+def _document(value: Any, field: str) -> str:
+    """A document as stored; NaN and infinities (which Python's JSON parser lets through) are refused."""
+    try:
+        return _dumps(value)
+    except ValueError:
+        raise invalid(["body", field], "NaN and Infinity are not JSON numbers") from None
+
+
 def fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -183,7 +191,8 @@ class Store:
         methods = list(dict.fromkeys(body.methods))
         inserted = connection.execute(_INSERT_REQUEST, {
             "uuid": new_uuid, "quantity": body.quantity, "methods": _dumps(methods),
-            "parameters": _dumps(body.parameters), "metadata": None if body.metadata is None else _dumps(body.metadata),
+            "parameters": _document(body.parameters, "parameters"),
+            "metadata": None if body.metadata is None else _document(body.metadata, "metadata"),
             "tenant_uuid": body.tenant_uuid, "status": status.value, "status_message": message,
             "reserved_by": reserved_by, "ctime": now, "mtime": now})
         request_id = inserted.inserted_primary_key[0]
@@ -291,8 +300,9 @@ class Store:
         new_uuid = str(uuidlib.uuid4())
         connection.execute(_INSERT_RESULT, {
             "uuid": new_uuid, "request_id": row.id, "quantity": body.quantity, "method": method,
-            "parameters": _dumps(body.parameters), "data": _dumps(body.data),
-            "metadata": None if body.metadata is None else _dumps(body.metadata), "tenant_uuid": body.tenant_uuid,
+            "parameters": _document(body.parameters, "parameters"), "data": _document(body.data, "data"),
+            "metadata": None if body.metadata is None else _document(body.metadata, "metadata"),
+            "tenant_uuid": body.tenant_uuid,
             "status": ResultStatus.ORIGINAL.value, "status_message": misfit, "ctime": now, "mtime": now})
         return new_uuid
 

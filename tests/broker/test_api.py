@@ -405,3 +405,11 @@ def test_result_data_misfit_is_refused_by_a_strict_capability_and_recorded_by_a_
     # request parameters are checked whatever the capability's results mode
     body["parameters"]["vibrating_tube_densimetry"]["temperature"] = "warm"
     assert post(broker, "/requests/", tokens["dora"], json=body).status_code == 422
+
+
+def test_nan_in_a_document_is_refused_not_a_server_error(broker, tokens):
+    text = ('{"quantity": "conductivity", "methods": ["two_electrode"], "tenant_uuid": "%s", "parameters": '
+            '{"two_electrode": {"formulation": [], "note": NaN}}, "metadata": {"x": Infinity}}' % broker.tenants["lab-a"])
+    answer = requests.post(broker.url + "/requests/", data=text,
+                           headers={**bearer(tokens["alice"]), "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
