@@ -1,8 +1,8 @@
 """The broker's FastAPI application: routers, the body limit, the refusals as ``{"detail": ...}``.
 
 Start it with ``bigmap-al broker serve`` (see ``cli/cmd_broker.py``), which runs uvicorn with one or
-more worker processes on :func:`app_from_env`. The endpoints are ``async`` and call the store
-directly: each database call is one short indexed statement, cheaper than a hop to a thread pool,
+more worker processes on :func:`app_from_env`. The two hot writes take a fast path in front of the
+routes (:mod:`.fastpath`). The endpoints are ``async`` and call the store directly: each database call is one short indexed statement, cheaper than a hop to a thread pool,
 and one event loop per process means at most one writer per process queues for SQLite's lock.
 """
 
@@ -17,6 +17,7 @@ from .admin import open_database
 from .auth import Accounts, AuthError
 from .capabilities import CapabilityCache
 from .errors import BrokerError
+from .fastpath import FastPath
 from .limits import BodyLimit
 from .routers import capabilities, legacy, requests, results, tenants, user_management
 from .settings import Settings
@@ -39,7 +40,8 @@ def create_app(settings: Settings) -> FastAPI:
                   redirect_slashes=False, lifespan=lifespan)
     app.state.store = Store(database, CapabilityCache(database))
     app.state.accounts = Accounts(database, settings.secret, settings.token_seconds)
-    app.add_middleware(BodyLimit, max_body=settings.max_body)
+    app.add_middleware(FastPath, state=app.state)
+    app.add_middleware(BodyLimit, max_body=settings.max_body)  # added last: runs first
     for module in (user_management, requests, results, capabilities, tenants, legacy):
         app.include_router(module.router)
 
