@@ -121,11 +121,13 @@ def locked(group: orm.Group, holder: str, stale_after: float = STALE_AFTER, wait
     ``verdi group show`` names the holder of a lock that was left behind.
     """
     label = f"{group.label}/lock"
-    lock = _acquire(label, holder, stale_after, wait)
+    lock = _acquire(label, holder, stale_after, wait).uuid
     try:
         yield
     finally:
-        orm.Group.collection.delete(lock.pk)
+        if not _delete(lock):  # nothing is left to release
+            LOGGER.warning("the lock %s of %s was broken as stale while held (for more than %g s?)",
+                           label, holder, stale_after)
 
 
 def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Group:
@@ -143,13 +145,21 @@ def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Gr
 
 def _break_if_stale(label: str, stale_after: float) -> None:
     """Delete the lock ``label`` if it is older than ``stale_after`` seconds: its holder died."""
-    query = orm.QueryBuilder().append(orm.Group, filters={"label": label}, project=["id", "time", "description"])
+    query = orm.QueryBuilder().append(orm.Group, filters={"label": label}, project=["uuid", "time", "description"])
     held = query.first()
     if held is None:
         return
-    pk, since, holder = held
-    if timezone.now() - since < datetime.timedelta(seconds=stale_after):
-        return
-    LOGGER.warning("breaking the lock %s held by %s since %s (older than %g s)", label, holder, since, stale_after)
-    with contextlib.suppress(exceptions.NotExistent):
-        orm.Group.collection.delete(orm.load_group(pk=pk).pk)
+    uuid, since, holder = held
+    if timezone.now() - since >= datetime.timedelta(seconds=stale_after) and _delete(uuid):
+        LOGGER.warning("broke the lock %s held by %s since %s (older than %g s)", label, holder, since, stale_after)
+
+
+def _delete(uuid: str) -> bool:
+    """Delete the lock group ``uuid`` if it still exists. By UUID, never by a remembered pk:
+    SQLite gives the pk of a deleted row to the next new one, which may be the next holder's lock."""
+    try:
+        pk = orm.load_group(uuid=uuid).pk
+    except exceptions.NotExistent:
+        return False
+    orm.Group.collection.delete(pk)
+    return True

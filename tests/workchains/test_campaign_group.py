@@ -61,3 +61,13 @@ def test_a_lock_left_by_a_dead_worker_is_broken_once_stale(aiida_profile):
                                          project="description").one()
         assert held == ["lane b"]
     assert not lock_exists(group)
+
+
+def test_a_holder_whose_lock_was_broken_meanwhile_releases_nothing_and_says_so(aiida_profile, caplog):
+    group = campaign_group.create_group(str(uuid.uuid4()))
+    with campaign_group.locked(group, holder="a lane that stalled"):
+        held, = orm.QueryBuilder().append(orm.Group, filters={"label": f"{group.label}/lock"}, project="id").one()
+        orm.Group.collection.delete(held)  # as another worker does with a stale lock
+        orm.Group(label=f"{group.label}/lock", description="the next lane").store()
+    assert lock_exists(group)  # the next holder's lock is left alone
+    assert "was broken as stale while held" in caplog.text
