@@ -58,11 +58,14 @@ def _with_metadata(text: str | None) -> str:
 
 
 def request_json(row) -> str:
-    """``{uuid, ctime, status, request}`` of a request row, from its stored JSON text."""
-    return (f'{{"uuid":{_dumps(row.uuid)},"ctime":"{_iso(row.ctime)}","status":"{row.status}",'
-            f'"request":{{"quantity":{_dumps(row.quantity)},"methods":{row.methods},'
-            f'"parameters":{row.parameters},"tenant_uuid":{_dumps(row.tenant_uuid)}'
-            f'{_with_metadata(row.metadata)}}}}}')
+    """``{uuid, ctime, status, request}`` of a request row (columns of ``_REQUEST_COLUMNS``), from its stored JSON.
+
+    Positional unpacking and ``%`` formatting: listing 1,000 requests is 1,000 of these calls.
+    """
+    _, uuid, ctime, status, quantity, methods, parameters, metadata, tenant_uuid, _ = row
+    return '{"uuid":"%s","ctime":"%s","status":"%s","request":{"quantity":%s,"methods":%s,"parameters":%s,' \
+           '"tenant_uuid":%s%s}}' % (uuid, _iso(ctime), status, _dumps(quantity), methods, parameters,
+                                    _dumps(tenant_uuid), _with_metadata(metadata))
 
 
 def result_json(row, request_uuid: str) -> str:
@@ -221,7 +224,7 @@ class Store:
         with self.db.read() as connection:
             if after is not None:
                 query = query.where(_R.id > sa.select(_R.id).where(_R.uuid == after).scalar_subquery())
-            rows = connection.execute(query.order_by(_R.id).limit(limit)).all()
+            rows = connection.execute(query.order_by(_R.id).limit(limit)).tuples().all()
         return "[" + ",".join(map(request_json, rows)) + "]"
 
     def update_request_status(self, account: Account, request_uuid: str, new_status: RequestStatus,
