@@ -86,3 +86,35 @@ def acceleration(data_path, out_dir, seeds, temperatures, strategies, jobs):
                    f"{summary['ef_at_18']:4.2f}   max EF {summary['max_ef']:4.2f} at n = "
                    f"{summary['n_at_max_ef']}")
     write(figures, figure.plot, out_dir, "acceleration")
+
+
+@reproduce.command("holdout")
+@DATA
+@OUT
+@MODEL
+@click.option("--points", type=click.IntRange(min=32), default=512, show_default=True,
+              help="Sobol points of the 2-D Schwefel function.")
+@FOLDS
+@SEED
+def holdout(data_path, out_dir, model_names, points, folds, seed):
+    """Train on the 15-85 % percentile of y, test on the tails, against a random split (Schwefel
+    and FZJ): RMSE and coverage before and after recalibration."""
+    from ..conductivity_models import candidates
+    from ..reproduce import holdout as figure
+
+    data = load_data(data_path)
+    try:
+        names = tuple(candidates(model_names))
+    except ValueError as error:
+        refuse(error, "--model")
+    schwefel_models = tuple(name for name in names if name in figure.SCHWEFEL_MODELS)
+    figures = figure.run(data, schwefel_models, names, points, folds, seed)
+    click.echo(f"{'data':9s}{'model':20s}{'split':8s}{'RMSE':>7s}{'raw 1/2 std':>14s}"
+               f"{'recalibrated':>15s}")
+    for key in ("schwefel", "fzj"):
+        for name, by_split in figures[key]["models"].items():
+            for split, v in by_split.items():
+                click.echo(f"{key:9s}{name:20s}{split:8s}{v['rmse']:7.3f}"
+                           f"{v['raw']['within_1_std']:7.0%}{v['raw']['within_2_std']:7.0%}"
+                           f"{v['calibrated']['within_1_std']:8.0%}{v['calibrated']['within_2_std']:7.0%}")
+    write(figures, figure.plot, out_dir, "holdout")
