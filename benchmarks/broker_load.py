@@ -10,7 +10,7 @@ server is stopped at the end.
 
     .venv/bin/python benchmarks/broker_load.py                  # all three scenarios (~2.5 min)
     .venv/bin/python benchmarks/broker_load.py --only saturation --seconds 5
-    .venv/bin/python benchmarks/broker_load.py --db postgresql://postgres@127.0.0.1/NEWDB
+    .venv/bin/python benchmarks/broker_load.py --postgres       # a new PostgreSQL database, dropped after
 
 Scenarios: ``demonstrator`` (30 clients, one result per second each, for ``--duration`` s; every
 post must succeed, p99 latency under 20 ms), ``saturation`` (8, 32 and 64 clients each posting a
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import pathlib
@@ -289,6 +290,25 @@ async def listing(broker: Broker, stored: int, pending: int) -> list[dict]:
     return figures
 
 
+@contextlib.contextmanager
+def postgres_database(wanted: bool):
+    """The URL of a new database on 127.0.0.1:5432 (dropped afterwards), or ``None`` if not ``wanted``."""
+    if not wanted:
+        yield None
+        return
+    import psycopg
+
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    name = f"broker_load_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name} TEMPLATE template0")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -296,6 +316,8 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", help="database URL (default: a new temporary SQLite file)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="use a new database on the PostgreSQL server at 127.0.0.1:5432 (user postgres), dropped after")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--only", choices=["demonstrator", "saturation", "listing"], action="append")
     parser.add_argument("--duration", type=float, default=60.0, help="demonstrator: seconds")
@@ -307,9 +329,9 @@ def main() -> None:
     if not FINALES2.is_dir():
         sys.exit(f"FINALES2 schemas not found at {FINALES2}")
     only = args.only or ["demonstrator", "saturation", "listing"]
-    with tempfile.TemporaryDirectory(prefix="broker-load-") as tmp:
-        broker = Broker(args.db or str(pathlib.Path(tmp) / "broker.sqlite"), args.workers)
-        figures = {"db": "postgresql" if args.db and args.db.startswith("postgres") else "sqlite",
+    with tempfile.TemporaryDirectory(prefix="broker-load-") as tmp, postgres_database(args.postgres) as url:
+        broker = Broker(url or args.db or str(pathlib.Path(tmp) / "broker.sqlite"), args.workers)
+        figures = {"db": "sqlite" if broker.db.endswith(".sqlite") else "postgresql",
                    "workers": args.workers, "load_average_before": load_average()}
         try:
             if "demonstrator" in only:

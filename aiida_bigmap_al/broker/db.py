@@ -130,8 +130,9 @@ class Database:
             self._reader = _sqlite_engine(self.url, "BEGIN")
             self._writer = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
         else:
-            self._reader = self._writer = sa.create_engine(self.url, pool_size=10, max_overflow=20,
-                                                           pool_pre_ping=True)
+            # No pre-ping (a round trip per call): after a PostgreSQL restart, the first call on a dead
+            # connection fails and SQLAlchemy then drops the whole pool.
+            self._reader = self._writer = sa.create_engine(self.url, pool_size=20, max_overflow=20)
 
     def create_tables(self) -> None:
         """Create what is missing (idempotent; a new broker database needs nothing else)."""

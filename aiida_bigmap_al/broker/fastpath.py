@@ -42,14 +42,14 @@ class FastPath:
         body, more = await _read(receive)
         if more is None:  # the client went away
             return
-        answer = self._serve(kind, token[7:].decode("latin-1"), headers.get(b"idempotency-key"), body)
+        answer = await self._serve(kind, token[7:].decode("latin-1"), headers.get(b"idempotency-key"), body)
         if answer is None:
             return await self.app(scope, _replay(body, more, receive), send)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
         await send({"type": "http.response.body", "body": answer})
 
-    def _serve(self, kind: str, token: str, key: bytes | None, body: bytes) -> bytes | None:
+    async def _serve(self, kind: str, token: str, key: bytes | None, body: bytes) -> bytes | None:
         """The new object's UUID as JSON, or ``None``: let the routes answer."""
         idempotency_key = None if key is None else key.decode("latin-1")
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
@@ -57,12 +57,12 @@ class FastPath:
         try:
             account = self.state.accounts.from_token(token)
             body_hash = fingerprint(body) if idempotency_key is not None else ""
+            store = self.state.store
             if kind == "request":
-                new = self.state.store.create_request(account, Request.model_validate_json(body), idempotency_key,
-                                                      body_hash)
+                operation, document = store.create_request, Request.model_validate_json(body)
             else:
-                new = self.state.store.create_result(account, Result.model_validate_json(body), idempotency_key,
-                                                     body_hash)
+                operation, document = store.create_result, Result.model_validate_json(body)
+            new = await store.run(operation, account, document, idempotency_key, body_hash)
         except (AuthError, BrokerError, ValidationError, ValueError):
             return None
         return json.dumps(new).encode()

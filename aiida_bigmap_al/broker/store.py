@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 
 from . import db
 from .auth import Account
@@ -107,6 +108,14 @@ class Store:
     def __init__(self, database: db.Database, capabilities: CapabilityCache):
         self.db = database
         self.capabilities = capabilities
+
+    async def run(self, operation: Callable[..., Any], *args: Any) -> Any:
+        """Call an operation from the event loop: inline on SQLite (a local call of microseconds, and one
+        writer per process), in a worker thread on PostgreSQL (network round trips and a synced commit,
+        during which the process serves other calls)."""
+        if self.db.is_sqlite:
+            return operation(*args)
+        return await run_in_threadpool(operation, *args)
 
     # --- checks ---------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ async def post_measurement(measurement: Measurement, request: Request, account: 
         if tenant is None:
             raise Forbidden(f"account {account.name!r} has no tenant to post requests as")
         body = RequestBody(quantity=LEGACY_QUANTITY, methods=[method], parameters=document, tenant_uuid=tenant)
-        new = broker.create_request(account, body, idempotency_key, fingerprint)
+        new = await broker.run(broker.create_request, account, body, idempotency_key, fingerprint)
         return LegacyPosted(message="measurement requested", id=new)
     tenant = account.tenant_serving([f"{LEGACY_QUANTITY}/{method}"])
     if tenant is None:
@@ -47,14 +47,14 @@ async def post_measurement(measurement: Measurement, request: Request, account: 
     result = Result(data=document[method], quantity=LEGACY_QUANTITY, method=[method], parameters=document,
                     tenant_uuid=tenant, request_uuid=request_id or "")
     if request_id:
-        new = broker.create_result(account, result, idempotency_key, fingerprint)
+        new = await broker.run(broker.create_result, account, result, idempotency_key, fingerprint)
     else:
-        new = broker.create_unsolicited(account, result, idempotency_key, fingerprint)
+        new = await broker.run(broker.create_unsolicited, account, result, idempotency_key, fingerprint)
     return LegacyPosted(message="measurement posted", id=new)
 
 
 @route(router, "GET", "/get/pending", response_model=dict[str, Measurement], responses=responses(401, 422))
 async def get_pending(account: CurrentAccount, broker: Stored, kind: str | None = None) -> dict[str, Any]:
     """The pending measurements ``{request uuid: Measurement}``, optionally of one kind."""
-    listed = json.loads(broker.pending(LEGACY_QUANTITY, kind, limit=10000))
+    listed = json.loads(await broker.run(broker.pending, LEGACY_QUANTITY, kind, 10000))
     return {item["uuid"]: next(iter(item["request"]["parameters"].values())) for item in listed}

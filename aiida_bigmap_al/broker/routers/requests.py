@@ -26,14 +26,15 @@ async def post_request(body: RequestBody, request: Request, account: CurrentAcco
     Each method's parameters must fit its capability's ``json_schema_specifications``
     (422 names the offending field). ``metadata`` (optional) is kept with the request, unchecked.
     """
-    new = broker.create_request(account, body, idempotency_key, await body_hash(request, idempotency_key))
+    key, fingerprint = idempotency_key, await body_hash(request, idempotency_key)
+    new = await broker.run(broker.create_request, account, body, key, fingerprint)
     return json_response(json.dumps(new))
 
 
 @route(router, "GET", "/requests/{uuid}", response_model=RequestInfo, responses=responses(401, 404))
 async def get_request(uuid: str, account: CurrentAccount, broker: Stored) -> Response:
     """A request and its status: ``{uuid, ctime, status, request}``."""
-    return json_response(broker.get_request(uuid))
+    return json_response(await broker.run(broker.get_request, uuid))
 
 
 @route(router, "GET", "/pending_requests/", response_model=list[RequestInfo], responses=responses(401, 422))
@@ -42,7 +43,7 @@ async def pending_requests(account: CurrentAccount, broker: Stored, quantity: st
                            after: Annotated[str | None, Query(description="UUID of the last request seen")] = None,
                            ) -> Response:
     """The pending requests, oldest first, optionally of one quantity and method; ``limit`` at a time."""
-    return json_response(broker.pending(quantity, method, limit, after))
+    return json_response(await broker.run(broker.pending, quantity, method, limit, after))
 
 
 @route(router, "POST", "/requests/{uuid}/update_status/", response_model=str,
@@ -55,4 +56,5 @@ async def update_status(uuid: str, new_status: RequestStatus, account: CurrentAc
     """
     if request_id is not None and request_id != uuid:
         raise invalid(["query", "request_id"], f"request_id {request_id!r} is not the request of the path {uuid!r}")
-    return json_response(json.dumps(broker.update_request_status(account, uuid, new_status, status_change_message)))
+    done = await broker.run(broker.update_request_status, account, uuid, new_status, status_change_message)
+    return json_response(json.dumps(done))

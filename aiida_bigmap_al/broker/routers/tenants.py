@@ -14,4 +14,5 @@ router = APIRouter(tags=["tenants"])
 @route(router, "GET", "/tenants/", response_model=list[TenantInfo], responses=responses(401))
 async def tenants(request: Request, account: CurrentAccount) -> list[dict]:
     """Every tenant: uuid, name, methods (``quantity/method``), limitations and contact person."""
-    return request.app.state.store.tenants()
+    store = request.app.state.store
+    return await store.run(store.tenants)
