@@ -26,7 +26,7 @@ from aiida import orm
 from aiida.common.exceptions import NotExistent
 
 from . import __version__
-from .schemas import Temperature
+from .documents import Suggestion
 
 __all__ = ["CAMPAIGN_PROCESS_TYPE", "CampaignError", "EXPERIMENT_PROCESS_TYPE", "HDF5_FORMAT", "campaign_record",
            "campaign_timing_record", "experiment_jobs", "load_campaign", "write_archive", "write_hdf5"]
@@ -132,14 +132,13 @@ def _models(node) -> list[dict]:
 
 def _suggestion(suggestion: orm.Dict, iteration: int, process, row_of) -> dict:
     """A suggestion document, flattened, with what became of it."""
-    document = suggestion.get_dict()
+    document = Suggestion.model_validate(suggestion.get_dict())
     entry = {
         "uuid": suggestion.uuid, "iteration": iteration,
-        "variables": document["variables"],
-        "temperature": Temperature.model_validate(document["temperature"]).kelvin,
-        "formulation": document["formulation"],
-        **{key: document.get(key) for key in ("predicted_mean", "predicted_std", "acquisition_score",
-                                               "acquisition", "model_version")},
+        "variables": document.variables, "temperature": document.kelvin,
+        "formulation": document.formulation,
+        **document.model_dump(mode="json", include={
+            "predicted_mean", "predicted_std", "acquisition_score", "acquisition", "model_version"}),
         "status": "not measured", "value": None, "origin": None, "measurement": None,
         "process": None, "exit_status": None, "message": None,
     }

@@ -14,6 +14,7 @@ import pydantic
 from aiida.engine import CalcJobProcessSpec
 from aiida.orm import Dict, Float, to_aiida_type
 
+from ..documents import Suggestion
 from ..electrolyte import from_formulation
 from ..schemas import FomData, Formulation, Measurement, Origin, Temperature
 
@@ -37,12 +38,15 @@ def define_point_inputs(spec: CalcJobProcessSpec, measured_by: str) -> None:
         return None
 
     def validate_suggestion(value: Dict, _: t.Any) -> str | None:
-        document = value.get_dict()
         try:
-            Temperature.model_validate(document.get("temperature"))
+            suggestion = Suggestion.model_validate(value.get_dict())
         except pydantic.ValidationError as error:
-            return f"the suggestion has no valid temperature: {describe_validation_error(error)}"
-        return validate_formulation(Dict(document.get("formulation") or {}), None)
+            return f"not a valid suggestion: {describe_validation_error(error)}"
+        try:
+            suggestion.formulation  # noqa: B018 (derived from the variables: r and c in range)
+        except (KeyError, ValueError) as error:
+            return f"not an EC/PC/EMC/LiPF6 formulation {measured_by} can take: {error}"
+        return None
 
     spec.input("suggestion", valid_type=Dict, required=False, validator=validate_suggestion,
                help="A campaign's suggestion, whose `formulation` and `temperature` are measured, "
@@ -57,9 +61,8 @@ def define_point_inputs(spec: CalcJobProcessSpec, measured_by: str) -> None:
 def point_of(inputs: t.Any) -> tuple[Formulation, float]:
     """The formulation and temperature (K) to measure: from the suggestion, or given directly."""
     if "suggestion" in inputs:
-        suggestion = inputs["suggestion"].get_dict()
-        temperature = Temperature.model_validate(suggestion["temperature"]).kelvin
-        return Formulation.model_validate(suggestion["formulation"]), temperature
+        suggestion = Suggestion.model_validate(inputs["suggestion"].get_dict())
+        return Formulation.model_validate(suggestion.formulation), suggestion.kelvin
     return Formulation.model_validate(inputs["formulation"].get_dict()), float(inputs["temperature"].value)
 
 

@@ -1,9 +1,9 @@
-"""The documents that campaigns keep in ``Dict`` nodes, and their conversion to arrays.
+"""Writing the campaign's documents (:mod:`aiida_bigmap_al.documents`) and checking dataset rows.
 
 A *dataset* is ``{"version": n, "variables": ["r", "c"], "unit": "mS/cm", "rows": [...]}`` with
 one row per measurement: ``{"r", "c", "temperature", "value", "origin", "measurement"}`` (the last
-is the UUID of the measurement node). A *suggestion* is a FINALES formulation and temperature with
-what the model said of it. Plain JSON, so every field can be queried with ``QueryBuilder``.
+is the UUID of the measurement node). A *suggestion* is a point and temperature with what the
+model said of it. Plain JSON, so every field can be queried with ``QueryBuilder``.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import pydantic
 
 from ..datasets import TEMPERATURE_TOLERANCE, ConductivityData
 from ..electrolyte import from_formulation, to_formulation
+from ..documents import UNIT, Dataset, DatasetRow, Suggestion
 from ..schemas import Formulation, Measurement, Origin, Temperature
 from ..space import SearchSpace
 
 __all__ = ["check_rows", "dataset_from", "features", "measurement_row", "one_line", "rows_to_arrays",
            "suggestion_document", "temperatures"]
-
-UNIT = "mS/cm"
-
 
 def temperatures(space: SearchSpace) -> list[float]:
     """The campaign's temperatures (K), from the space's ``temperature`` condition."""
@@ -50,39 +48,28 @@ def rows_to_arrays(rows, space: SearchSpace):
 
 def suggestion_document(point: dict, temperature: float, mean=None, std=None, score=None,
                         model_version=None, acquisition=None) -> dict:
-    """A suggestion: the validated FINALES formulation of ``point`` (``{"r", "c"}``) at ``temperature``."""
-    formulation = to_formulation(point["r"], point["c"])
-    return {
-        "formulation": formulation.model_dump(mode="json"),
-        "variables": {name: float(value) for name, value in point.items()},
-        "temperature": Temperature(value=temperature, unit="K").model_dump(mode="json"),
-        "predicted_mean": _number(mean),
-        "predicted_std": _number(std),
-        "acquisition_score": _number(score),
-        "acquisition": acquisition,
-        "model_version": model_version,
-        "unit": UNIT,
-    }
+    """A :class:`~aiida_bigmap_al.documents.Suggestion` of ``point`` (the variables) at
+    ``temperature`` (K), with what the model said of it, as stored."""
+    return Suggestion(variables=point, temperature=Temperature(value=temperature, unit="K"),
+                      predicted_mean=mean, predicted_std=std, acquisition_score=score,
+                      model_version=model_version, acquisition=acquisition).model_dump(mode="json")
 
 
 def measurement_row(document: dict, uuid: str) -> dict:
-    """A dataset row from a FINALES measurement document (validated here, at the edge)."""
+    """A :class:`~aiida_bigmap_al.documents.DatasetRow` from a FINALES measurement document
+    (validated here, at the edge)."""
     measurement = Measurement.model_validate(document)
     if measurement.fom_data is None:
         raise ValueError(f"measurement {uuid} is pending and has no value")
     r, c = from_formulation(measurement.formulation)
-    return {"r": r, "c": c, "temperature": measurement.temperature.kelvin,
-            "value": measurement.fom_data.value, "origin": measurement.kind.origin,
-            "measurement": uuid}
+    return DatasetRow(r=r, c=c, temperature=measurement.temperature.kelvin,
+                      value=measurement.fom_data.value, origin=measurement.kind.origin,
+                      measurement=uuid).model_dump(mode="json")
 
 
 def formulation_point(document: dict) -> tuple[float, float]:
     """``(r, c)`` of a formulation document."""
     return from_formulation(Formulation.model_validate(document))
-
-
-def _number(value):
-    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def dataset_from(data: ConductivityData, origin: str = "experiment", temperatures=None) -> dict:
@@ -99,10 +86,9 @@ def dataset_from(data: ConductivityData, origin: str = "experiment", temperature
     unit = data.units.get("conductivity")
     if unit != UNIT:
         raise ValueError(f"conductivity of {data.source!r} is in {unit!r}, expected {UNIT!r}")
-    rows = [{**row, "origin": origin, "measurement": None} for row in data.mean_rows()
+    rows = [DatasetRow(**row, origin=origin) for row in data.mean_rows()
             if temperatures is None or _near_any(row["temperature"], temperatures)]
-    return {"version": 0, "variables": ["r", "c"], "unit": UNIT, "source": data.source,
-            "rows": rows}
+    return Dataset(version=0, variables=["r", "c"], source=data.source, rows=rows).model_dump(mode="json")
 
 
 def _near_any(temperature, temperatures):
