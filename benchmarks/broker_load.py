@@ -245,7 +245,7 @@ async def _missing(broker: Broker, posted: list[tuple[str, str]]) -> int:
 
 
 def fill(broker: Broker, stored: int, pending: int) -> None:
-    """Store ``stored`` requests straight into the database (``pending`` of them pending) with the store's own insert."""
+    """Store ``stored`` requests straight into the database (``pending`` of them pending)."""
     from aiida_bigmap_al.broker import db
     from aiida_bigmap_al.broker.schemas import Request
 
@@ -317,7 +317,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", help="database URL (default: a new temporary SQLite file)")
     parser.add_argument("--postgres", action="store_true",
-                        help="use a new database on the PostgreSQL server at 127.0.0.1:5432 (user postgres), dropped after")
+                        help="use a new database on PostgreSQL at 127.0.0.1:5432 (user postgres), dropped after")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--only", choices=["demonstrator", "saturation", "listing"], action="append")
     parser.add_argument("--duration", type=float, default=60.0, help="demonstrator: seconds")

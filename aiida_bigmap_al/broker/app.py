@@ -2,7 +2,8 @@
 
 Start it with ``bigmap-al broker serve`` (see ``cli/cmd_broker.py``), which runs uvicorn with one or
 more worker processes on :func:`app_from_env`. The two hot writes take a fast path in front of the
-routes (:mod:`.fastpath`). The endpoints are ``async`` and call the store directly: each database call is one short indexed statement, cheaper than a hop to a thread pool,
+routes (:mod:`.fastpath`). The endpoints are ``async`` and call the store directly: each database
+call is one short indexed statement, cheaper than a hop to a thread pool,
 and one event loop per process means at most one writer per process queues for SQLite's lock.
 """
 

@@ -123,7 +123,8 @@ class Accounts:
 
     def _lookup(self, name: str) -> Account | None:
         with self._database.read() as connection:
-            user = connection.execute(sa.select(db.users.c.id, db.users.c.read_only).where(db.users.c.name == name)).first()
+            user = connection.execute(sa.select(db.users.c.id, db.users.c.read_only)
+                                      .where(db.users.c.name == name)).first()
             if user is None:
                 return None
             rows = connection.execute(

@@ -5,7 +5,8 @@ A capability's two JSON schemas say what a request's parameters for that method 
 refused only for a capability registered with ``strict_results``: five of the nine result examples
 that FINALES2 publishes do not fit their own capability's result schema (required fields missing,
 ``"True"`` for a boolean), FINALES2 never checked result data, and its tenants must keep working;
-otherwise the misfit is recorded with the result (its ``status_message``). Their validators are compiled once per capability and kept
+otherwise the misfit is recorded with the result (its ``status_message``). Their validators are
+compiled once per capability and kept
 (:class:`CapabilityCache`): FINALES2 compiled a schema per post, which cost it 8-16 % of its time.
 Capabilities are only ever added (by ``bigmap-al broker capability add``, possibly while the server
 runs), so a capability the cache does not know is looked up in the database again.

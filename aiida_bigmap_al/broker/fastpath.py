@@ -45,8 +45,8 @@ class FastPath:
         answer = await self._serve(kind, token[7:].decode("latin-1"), headers.get(b"idempotency-key"), body)
         if answer is None:
             return await self.app(scope, _replay(body, more, receive), send)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
     async def _serve(self, kind: str, token: str, key: bytes | None, body: bytes) -> bytes | None:

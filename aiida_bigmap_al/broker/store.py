@@ -95,7 +95,8 @@ _SET_REQUEST_STATUS = (db.requests.update().where(_R.id == _p("row"), _R.status.
                                mtime=_p("now")))
 _RESULT_BY_UUID = (sa.select(*_RESULT_COLUMNS, _R.uuid.label("request_uuid"))
                    .join(db.requests, _R.id == _S.request_id).where(_S.uuid == _p("uuid")))
-_CURRENT_RESULT = (sa.select(*_RESULT_COLUMNS).where(_S.request_id == _p("id"), _S.status == ResultStatus.ORIGINAL.value)
+_CURRENT_RESULT = (sa.select(*_RESULT_COLUMNS)
+                   .where(_S.request_id == _p("id"), _S.status == ResultStatus.ORIGINAL.value)
                    .order_by(_S.id.desc()).limit(1))
 _IDEM = db.idempotency.c
 _IDEMPOTENT = sa.select(_IDEM.fingerprint, _IDEM.uuid).where(_IDEM.user_id == _p("user"), _IDEM.key == _p("key"))
@@ -132,7 +133,8 @@ class Store:
         loc = "parameters"
         extra = sorted(set(parameters) - set(methods))
         if extra:
-            raise invalid(["body", loc, extra[0]], f"parameters for {extra[0]!r}, which is not among the methods {methods}")
+            raise invalid(["body", loc, extra[0]],
+                          f"parameters for {extra[0]!r}, which is not among the methods {methods}")
         errors = []
         for index, method in enumerate(methods):
             capability = self._capability(quantity, method, ["body", methods_loc, index])
@@ -375,7 +377,8 @@ class Store:
     def tenants(self) -> list[dict[str, Any]]:
         t, tm, cap = db.tenants.c, db.tenant_methods.c, db.capabilities.c
         with self.db.read() as connection:
-            rows = connection.execute(sa.select(t.uuid, t.name, t.limitations, t.contact_person, cap.quantity, cap.method)
+            rows = connection.execute(sa.select(t.uuid, t.name, t.limitations, t.contact_person, cap.quantity,
+                                                cap.method)
                                       .select_from(db.tenants.outerjoin(db.tenant_methods).outerjoin(db.capabilities))
                                       .order_by(t.name, cap.quantity, cap.method)).all()
         tenants: dict[str, dict[str, Any]] = {}

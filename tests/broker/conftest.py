@@ -92,7 +92,8 @@ def populate(db: str, tmp_path: pathlib.Path) -> Accounts:
         path.write_text(json.dumps(capability(quantity, method)))
         add_capability(database, path, strict_results=quantity == "conductivity")
     tenants = {
-        "lab-a": add_tenant(database, "lab-a", "alice", ["conductivity/two_electrode", "conductivity/molecular_dynamics"]),
+        "lab-a": add_tenant(database, "lab-a", "alice",
+                            ["conductivity/two_electrode", "conductivity/molecular_dynamics"]),
         "lab-b": add_tenant(database, "lab-b", "bob", ["conductivity/two_electrode"]),
         "dens": add_tenant(database, "dens", "dora", ["density/vibrating_tube_densimetry"]),
     }
@@ -129,7 +130,8 @@ class BrokerProcess:
         return BrokerClient(self.url, user, password)
 
     def token(self, user: str) -> str:
-        answer = requests.post(self.url + "/user_management/authenticate", data={"username": user, "password": PASSWORD})
+        answer = requests.post(self.url + "/user_management/authenticate",
+                               data={"username": user, "password": PASSWORD})
         answer.raise_for_status()
         return answer.json()["access_token"]
 

@@ -26,7 +26,8 @@ def test_serve_refuses_to_start_without_a_secret(sqlite_db):
 
 
 def test_admin_commands_refuse_bad_input_with_the_reason(sqlite_db, tmp_path):
-    assert "at least 8 characters" in cli("user", "add", "eve", "--password-stdin", "--db", sqlite_db, stdin="short\n").stderr
+    done = cli("user", "add", "eve", "--password-stdin", "--db", sqlite_db, stdin="short\n")
+    assert "at least 8 characters" in done.stderr
     assert cli("user", "add", "eve", "--password-stdin", "--db", sqlite_db, stdin=PASSWORD + "\n").returncode == 0
     assert "exists already" in cli("user", "add", "eve", "--password-stdin", "--db", sqlite_db, stdin=PASSWORD).stderr
     bad = tmp_path / "bad.json"

@@ -50,10 +50,11 @@ def test_two_tenants_polling_at_once_never_both_get_a_request(any_db, tmp_path):
             for uuid in won[user]:
                 assert alice.get_request(uuid)["status"] == "reserved"
                 # only the tenant holding it can answer it
-                alice_result = requests.post(f"{server.url}/results/", headers={"Authorization": f"Bearer {alice.token}"},
-                                             json={"data": {"conductivity": {"value": 1.0}}, "quantity": "conductivity",
-                                                   "method": ["two_electrode"], "parameters": {"two_electrode": parameters()},
-                                                   "tenant_uuid": accounts.tenants["lab-a"], "request_uuid": uuid})
+                result = {"data": {"conductivity": {"value": 1.0}}, "quantity": "conductivity",
+                          "method": ["two_electrode"], "parameters": {"two_electrode": parameters()},
+                          "tenant_uuid": accounts.tenants["lab-a"], "request_uuid": uuid}
+                alice_result = requests.post(f"{server.url}/results/", json=result,
+                                             headers={"Authorization": f"Bearer {alice.token}"})
                 assert alice_result.status_code == (200 if user == "alice" else 409)
     finally:
         server.stop()
