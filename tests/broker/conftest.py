@@ -28,6 +28,7 @@ import requests
 
 from aiida_bigmap_al.broker.admin import add_capability, add_tenant, add_user, open_database
 from aiida_bigmap_al.broker.client import BrokerClient
+from test_services_profile import _require as require  # skip, or fail in CI, when a service is absent
 
 FINALES2 = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data" / "finales2_schemas"
 BIN = pathlib.Path(sys.executable).parent
@@ -61,17 +62,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def require(service: str, port: int) -> None:
-    """Skip (or, in CI, fail) when nothing listens on the service's port, like tests/test_services_profile.py."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except OSError as error:
-        reason = f"{service} is not reachable on 127.0.0.1:{port} ({error})"
-        if os.environ.get("BIGMAP_AL_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, but BIGMAP_AL_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
 
 
 @dataclasses.dataclass
