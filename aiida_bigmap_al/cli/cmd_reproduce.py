@@ -118,3 +118,69 @@ def holdout(data_path, out_dir, model_names, points, folds, seed):
                            f"{v['raw']['within_1_std']:7.0%}{v['raw']['within_2_std']:7.0%}"
                            f"{v['calibrated']['within_1_std']:8.0%}{v['calibrated']['within_2_std']:7.0%}")
     write(figures, figure.plot, out_dir, "holdout")
+
+
+def fitted_model(data, model_names, folds, seed):
+    """The best candidate by cross-validation, fitted and calibrated; its name echoed."""
+    from ..reproduce.common import chosen_model
+
+    try:
+        best, model, _ = chosen_model(data, model_names or None, folds, seed)
+    except ValueError as error:
+        refuse(error, "--model")
+    click.echo(f"model: {best.name} (cross-validated RMSE {best.rmse:.3f} mS/cm)")
+    return best.name, model
+
+
+@reproduce.command("surfaces")
+@DATA
+@OUT
+@TEMPERATURES
+@click.option("--grid", type=click.IntRange(min=5), default=41, show_default=True,
+              help="Grid points per axis of the formulation plane.")
+@MODEL
+@FOLDS
+@SEED
+def surfaces(data_path, out_dir, temperatures, grid, model_names, folds, seed):
+    """Predicted conductivity and its std over (LiPF6/(EC+PC), PC/(EC+PC)) at each temperature
+    [default: -10, 0, 30, 60 °C], measured points overlaid, optimum marked."""
+    from ..reproduce import surfaces as figure
+
+    data = load_data(data_path)
+    name, model = fitted_model(data, model_names, folds, seed)
+    figures = figure.run(data, model, name, temperatures or figure.DEFAULT_TEMPERATURES, grid)
+    for surface in figures["temperatures"]:
+        optimum = surface["optimum"]
+        click.echo(f"{surface['T_C']:6g} °C: optimum {optimum['mean']:.2f} ± {optimum['std']:.2f} "
+                   f"mS/cm at r = {optimum['r']:.3f}, c = {optimum['c']:.3f} mol/kg (w = "
+                   f"{optimum['w']:.3f}); {len(surface['local_maxima'])} local maxima within 10 %, "
+                   f"{surface['near_optimal_fraction']:.0%} of the plane within 5 %")
+    write(figures, figure.plot, out_dir, "surfaces")
+
+
+@reproduce.command("one-shot")
+@DATA
+@OUT
+@click.option("-k", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Proposals per temperature.")
+@click.option("--candidates", "n_candidates", type=click.IntRange(min=16), default=4096,
+              show_default=True, help="Sobol candidates of the formulation space.")
+@click.option("--min-distance", type=click.FloatRange(min=0.0), default=0.1, show_default=True,
+              help="Least distance between proposals in the unit square of (r, c).")
+@MODEL
+@FOLDS
+@SEED
+def one_shot(data_path, out_dir, k, n_candidates, min_distance, model_names, folds, seed):
+    """The top-k proposals per temperature of the data, with the std of a future measurement,
+    beside the best measured formulation."""
+    from ..reproduce import one_shot as figure
+
+    data = load_data(data_path)
+    name, model = fitted_model(data, model_names, folds, seed)
+    figures = figure.run(data, model, name, k, n_candidates, min_distance, seed)
+    for entry in figures["temperatures"]:
+        top, best = entry["proposals"][0], entry["best_measured"]
+        click.echo(f"{entry['T_C']:6g} °C: top {top['mean']:.2f} ± {top['std']:.2f} mS/cm at "
+                   f"r = {top['r']:.3f}, c = {top['c']:.3f}; best measured {best['value']:.2f} at "
+                   f"r = {best['r']:.3f}, c = {best['c']:.3f}")
+    write(figures, figure.plot, out_dir, "one-shot")

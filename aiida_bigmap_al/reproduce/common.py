@@ -7,7 +7,8 @@ import pathlib
 
 import numpy as np
 
-__all__ = ["DEFAULT_DATA", "ZERO_CELSIUS", "celsius", "mean_band", "select_pools", "write_json"]
+__all__ = ["DEFAULT_DATA", "ZERO_CELSIUS", "best_measured", "celsius", "chosen_model", "mean_band",
+           "select_pools", "write_json"]
 
 #: The FZJ conductivity file beside the repository (``../shared/data/...``).
 DEFAULT_DATA = (pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -44,3 +45,29 @@ def write_json(figures: dict, path) -> pathlib.Path:
     path = pathlib.Path(path)
     path.write_text(json.dumps(figures, indent=2))
     return path
+
+
+def chosen_model(data, model_names=None, folds=10, seed=0, progress=True):
+    """The best candidate model by leave-formulation-out cross-validation, fitted on all of
+    ``data`` and calibrated (its std is that of a future measurement), and every score."""
+    from tqdm import tqdm
+
+    from ..conductivity_models import (TrainingData, calibrated_model, candidates, choose,
+                                       score_candidates)
+
+    strategies = candidates(model_names)
+    training = TrainingData.from_data(data)
+    with tqdm(total=len(strategies), desc="cross-validating", unit="model", disable=not progress) as bar:
+        scores = score_candidates(training, strategies, folds, seed, progress=lambda _: bar.update())
+    best = choose(scores)
+    return best, calibrated_model(training, strategies[best.name], best.calibration, seed), scores
+
+
+def best_measured(data, temperature):
+    """``{"r", "c", "w", "value"}`` of the formulation with the highest mean at ``temperature``."""
+    from ..electrolyte import w_from_molality
+
+    X, y, _ = data.pool(temperature)
+    i = int(np.argmax(y))
+    return {"r": float(X[i, 0]), "c": float(X[i, 1]), "w": w_from_molality(float(X[i, 1])),
+            "value": float(y[i])}
