@@ -22,7 +22,8 @@ def test_joint_campaigns_share_their_start_and_stop_when_every_target_is_measure
     y = 0.1 * (X[:, 2] - 240) - (X[:, 1] - 1.1) ** 2 - 0.3 * X[:, 0]
     start, targets = [3, 27], [int(np.argmax(np.where(X[:, 2] == t, y, -np.inf))) for t in (263.15, 303.15)]
     for strategy in (RANDOM, STRATEGIES["gp-landesfeind-ucb"]):
-        order = list(pool_campaign(X, y, strategy, 0, space.bounds, space.names, start=start, stop_at=targets))
+        order = list(pool_campaign(X, y, strategy, 0, space.bounds, space.names, start=start,
+                                   stop_at=targets))
         assert order[:2] == start
         assert set(targets) <= set(order) and order[-1] in targets
         assert len(set(order)) == len(order)
@@ -39,7 +40,8 @@ def test_benchmark_joint_writes_total_to_best_and_acceleration_per_strategy(fzj_
     assert "joint campaigns" in result.output
     joint = json.loads(out.read_text())["joint"]
     assert set(joint) == {RANDOM, "gp-landesfeind-ucb"}
-    pools = [pool for pool in pools_from_data(load_fzj(fzj_csv)) if np.isclose(pool.temperature, TEMPERATURES).any()]
+    pools = [pool for pool in pools_from_data(load_fzj(fzj_csv))
+             if np.isclose(pool.temperature, TEMPERATURES).any()]
     n_candidates = sum(len(pool.y) for pool in pools)
     for figures in joint.values():
         # At least the three starting measurements plus the bests they missed; at most everything.

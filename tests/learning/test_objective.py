@@ -107,5 +107,6 @@ def test_campaign_files_set_the_objective_of_their_strategy():
 
 def test_best_per_temperature_is_the_best_row_at_each_coldest_first():
     rows = [{"temperature": 300.0, "value": 5.0, "r": 0.1}, {"temperature": 260.0, "value": 1.0, "r": 0.2},
-            {"temperature": 300.0, "value": 7.0, "r": 0.3}, {"temperature": 260.0 + 1e-9, "value": 2.0, "r": 0.4}]
+            {"temperature": 300.0, "value": 7.0, "r": 0.3},
+            {"temperature": 260.0 + 1e-9, "value": 2.0, "r": 0.4}]
     assert [row["r"] for row in best_per_temperature(rows)] == [0.4, 0.3]
