@@ -178,3 +178,19 @@ def test_calcfunction_keeps_the_table_and_length_in_its_provenance(aiida_profile
     _, node = analyse_gitt.run_get_node(orm.SinglefileData(bad), orm.Float(1e-4))
     assert node.exit_status == EXIT_BAD_TABLE
     assert "missing column(s) ['voltage [V]']" in node.exit_message
+
+
+def test_pulses_at_the_edges_of_the_table(tmp_path):
+    """A table that starts with a pulse estimates the voltage before it; one that ends in a pulse
+    reports that pulse without D. Every detected pulse gets its entry."""
+    table = gitt_curve(**SLAB)
+    pulse_starts = np.flatnonzero(np.diff(table.current) > 0) + 1
+    cut = GittTable(*(column[pulse_starts[0]:] for column in (table.time, table.current, table.voltage)))
+    first, *rest = analyse(cut, 1e-4)
+    assert first.D_cm2_s == pytest.approx(1e-10, rel=0.05)
+    assert "no rest before the pulse" in first.warnings[0]
+    end = pulse_starts[-1] + 20
+    open_end = GittTable(table.time[:end], table.current[:end], table.voltage[:end])
+    *analysed, last = analyse(open_end, 1e-4)
+    assert len(analysed) == 2 and last.D_cm2_s is None
+    assert "no rest after the pulse" in last.warnings[0]

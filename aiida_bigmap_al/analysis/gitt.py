@@ -78,13 +78,13 @@ class PulseResult:
     pulse: int
     start_s: float
     tau_s: float
-    D_cm2_s: float
+    D_cm2_s: float | None
     linear_fit_r2: float
     current_A: float
-    delta_Es_V: float
+    delta_Es_V: float | None
     delta_Et_V: float
     linear_region_s: tuple[float, float]
-    tau_D_over_L2: float
+    tau_D_over_L2: float | None
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -272,7 +272,11 @@ def diffusion_coefficient(tau, length_cm, delta_Es, delta_Et) -> float:
 
 
 def analyse(table: GittTable, volume_to_area_cm: float) -> list[PulseResult]:
-    """Every pulse with a rest before and after it, in time order (pulses numbered from 0).
+    """Every pulse of ``table`` in time order, numbered from 0.
+
+    A pulse with no rest before it (the table starts with it) takes the open-circuit voltage
+    before it as its fit's intercept less the ohmic jump at its end, with a warning; a pulse with
+    no rest after it has no relaxed voltage, so its D is None, with a warning.
 
     :param volume_to_area_cm: ``m_B V_M / (M_B S)`` in cm, the diffusion length.
     """
@@ -281,16 +285,9 @@ def analyse(table: GittTable, volume_to_area_cm: float) -> list[PulseResult]:
     pulses = find_pulses(table.current)
     if not pulses:
         raise GittError(f"{table.source}: no current pulse (the current is zero throughout)")
-    results = []
-    for first, end in pulses:
-        if first == 0 or end == len(table.time):
-            continue
-        before = _rest_before(pulses, first)
-        after = _rest_after(pulses, end, len(table.time))
-        results.append(_pulse(table, len(results), first, end, before, after, volume_to_area_cm))
-    if not results:
-        raise GittError(f"{table.source}: no pulse has a rest before and after it")
-    return results
+    return [_pulse(table, index, first, end, _rest_before(pulses, first),
+                   _rest_after(pulses, end, len(table.time)), volume_to_area_cm)
+            for index, (first, end) in enumerate(pulses)]
 
 
 def _rest_before(pulses, first):
@@ -311,24 +308,37 @@ def _relaxed(voltage, rest):
 
 def _pulse(table, index, first, end, before, after, length) -> PulseResult:
     t, E = table.time, table.voltage
-    start, tau = t[first], t[end] - t[first]
+    start = t[first]
+    tau = (t[end] if end < len(t) else t[-1]) - start
     skip = 1 if end - first > MIN_POINTS + 1 else 0    # the sample at the switch may lag the jump
     seconds = t[first + skip:end] - start
-    n, slope, _, r2 = linear_region(seconds, E[first + skip:end])
-    delta_Es = _relaxed(E, after) - _relaxed(E, before)
-    delta_Et = slope * math.sqrt(tau)
-    D = diffusion_coefficient(tau, length, delta_Es, delta_Et)
-    ratio = tau * D / length**2
+    try:
+        n, slope, intercept, r2 = linear_region(seconds, E[first + skip:end])
+    except ValueError as error:
+        raise GittError(f"{table.source}: pulse {index} at {start:g} s: {error}") from None
     warnings = []
-    if ratio > SHORT_PULSE_LIMIT:
-        warnings.append(f"tau = {tau:g} s is not << L^2/D = {length**2 / D:.3g} s "
-                        f"(tau D / L^2 = {ratio:.2f} > {SHORT_PULSE_LIMIT}): Weppner-Huggins does not hold")
+    if before[1] > before[0]:
+        relaxed_before = _relaxed(E, before)
+    else:
+        relaxed_before = intercept - (E[end - 1] - E[min(end, len(E) - 1)])
+        warnings.append("no rest before the pulse: the voltage before it is taken as the fit's "
+                        "intercept less the ohmic jump at its end")
+    D, ratio, delta_Es, delta_Et = None, None, None, slope * math.sqrt(tau)
+    if after[1] - after[0] > 0:
+        delta_Es = _relaxed(E, after) - relaxed_before
+        D = diffusion_coefficient(tau, length, delta_Es, delta_Et)
+        ratio = tau * D / length**2
+        if ratio > SHORT_PULSE_LIMIT:
+            warnings.append(f"tau = {tau:g} s is not << L^2/D = {length**2 / D:.3g} s (tau D / L^2 = "
+                            f"{ratio:.2f} > {SHORT_PULSE_LIMIT}): Weppner-Huggins does not hold")
+        if after[1] - after[0] < RELAXED_SAMPLES:
+            warnings.append(f"the rest after the pulse has only {after[1] - after[0]} samples")
+    else:
+        warnings.append("no rest after the pulse: no relaxed voltage, no D")
     if seconds[n - 1] < 0.5 * tau:
         warnings.append(f"E is linear in sqrt(t) only up to {seconds[n - 1]:.3g} s of the {tau:g} s pulse")
-    if after[1] - after[0] < RELAXED_SAMPLES:
-        warnings.append(f"the rest after the pulse has only {after[1] - after[0]} samples")
-    return PulseResult(pulse=index, start_s=float(start), tau_s=float(tau), D_cm2_s=float(D),
+    return PulseResult(pulse=index, start_s=float(start), tau_s=float(tau), D_cm2_s=D,
                        linear_fit_r2=r2, current_A=float(np.mean(table.current[first:end])),
                        delta_Es_V=delta_Es, delta_Et_V=delta_Et,
                        linear_region_s=(float(seconds[0]), float(seconds[n - 1])),
-                       tau_D_over_L2=float(ratio), warnings=warnings)
+                       tau_D_over_L2=ratio, warnings=warnings)

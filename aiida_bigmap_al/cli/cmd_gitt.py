@@ -18,7 +18,7 @@ from .root import main
 def gitt(path, length, json_path):
     """Analyse the GITT table in PATH (CSV with 'time [s]', 'current [A]', 'voltage [V]'; or HDF5).
 
-    Prints, per pulse with a rest before and after it, its start, tau, the chemical diffusion
+    Prints, per pulse (D only where a rest follows it), its start, tau, the chemical diffusion
     coefficient, the linear region of E against sqrt(t) and its R^2, and any warning (e.g. where
     tau << L^2/D fails). Pulses are numbered from 0 in time order.
     """
@@ -32,7 +32,8 @@ def gitt(path, length, json_path):
                f"{'linear sqrt(t) region [s]':>26s} {'R2':>8s}")
     for pulse in pulses:
         low, high = pulse.linear_region_s
-        click.echo(f"{pulse.pulse:5d} {pulse.start_s:10.1f} {pulse.tau_s:8.2f} {pulse.D_cm2_s:10.3e} "
+        D = "-" if pulse.D_cm2_s is None else f"{pulse.D_cm2_s:.3e}"
+        click.echo(f"{pulse.pulse:5d} {pulse.start_s:10.1f} {pulse.tau_s:8.2f} {D:>10s} "
                    f"{f'{low:.3g} - {high:.3g}':>26s} {pulse.linear_fit_r2:8.5f}")
         for warning in pulse.warnings:
             click.echo(f"      warning: {warning}", err=True)
