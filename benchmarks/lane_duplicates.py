@@ -154,9 +154,13 @@ def campaign(arguments, lanes: int, seed: int) -> dict:
     while not node.is_terminated:
         time.sleep(1)
     wall = time.monotonic() - start
+    if node.is_excepted or node.is_killed:  # its figures would mean nothing
+        raise RuntimeError(f"campaign {node.pk} ({lanes} lanes, seed {seed}) {node.process_state.value}: "
+                           f"{node.exception}")
     lane_nodes = [call for call in node.called if call.process_label == "InstrumentLaneWorkChain"]
     jobs = [job for lane in lane_nodes for job in lane.called if job.process_label == "SimulationCalcJob"]
-    refused = sum(REFUSED in log.message for lane in lane_nodes for log in orm.Log.collection.get_logs_for(lane))
+    logs = [log for lane in lane_nodes for log in orm.Log.collection.get_logs_for(lane)]
+    refused = sum(REFUSED in log.message for log in logs)
     points = collections.Counter(_point(job.inputs.suggestion) for job in jobs)
     figures = {"seed": seed, "pk": node.pk, "exit_status": node.exit_status, "budget": spec.budget,
                "launched": len(jobs), "measured": sum(job.is_finished_ok for job in jobs),
