@@ -68,6 +68,8 @@ def serve(db, host, port, workers, token_seconds, max_body, log_level, access_lo
                             token_seconds=token_seconds, max_body=max_body)
     except ConfigurationError as error:
         raise click.ClickException(str(error)) from None
+    if len(settings.secret.encode()) < 32:
+        click.echo("warning: BIGMAP_BROKER_SECRET is shorter than 32 bytes; a short HS256 key can be guessed", err=True)
     _open(db).dispose()  # tables made once, and a bad URL reported here rather than by each worker
     os.environ.update(settings.to_env())  # how the worker processes get the settings
     click.echo(f"broker: serving on http://{host}:{port} (database {db}, {workers} worker(s))")

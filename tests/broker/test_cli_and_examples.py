@@ -113,3 +113,14 @@ def test_database_urls(url, expected):
     from aiida_bigmap_al.broker.db import normalize_url
 
     assert normalize_url(url) == expected
+
+
+def test_request_statuses_map_onto_the_bridge_job_states():
+    """The broker is the instrument bridge's second backend: one vocabulary for AiiDA's scheduler."""
+    from aiida_bigmap_al.broker.schemas import JOB_STATE, RequestStatus
+    from aiida_bigmap_al.instrument_bridge.protocol import FINAL_STATES, JobState
+
+    assert set(JOB_STATE) == set(RequestStatus)
+    assert JOB_STATE[RequestStatus.PENDING] is JobState.QUEUED and JOB_STATE[RequestStatus.RESERVED] is JobState.RUNNING
+    assert {s for s, state in JOB_STATE.items() if state in FINAL_STATES} == {RequestStatus.RESOLVED,
+                                                                            RequestStatus.RETRACTED}
