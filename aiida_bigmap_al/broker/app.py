@@ -20,7 +20,7 @@ from .capabilities import CapabilityCache
 from .errors import BrokerError
 from .fastpath import FastPath
 from .limits import BodyLimit
-from .routers import capabilities, legacy, requests, results, tenants, user_management
+from .routers import capabilities, legacy, page, requests, results, tenants, user_management
 from .settings import Settings
 from .store import Store
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.accounts = Accounts(database, settings.secret, settings.token_seconds)
     app.add_middleware(FastPath, state=app.state)
     app.add_middleware(BodyLimit, max_body=settings.max_body)  # added last: runs first
-    for module in (user_management, requests, results, capabilities, tenants, legacy):
+    for module in (user_management, requests, results, capabilities, tenants, legacy, page):
         app.include_router(module.router)
 
     @app.exception_handler(BrokerError)

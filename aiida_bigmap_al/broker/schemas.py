@@ -30,6 +30,8 @@ __all__ = [
     "ResultStatus",
     "TenantInfo",
     "Token",
+    "AccountInfo",
+    "TenantMethods",
 ]
 
 Name = Field(min_length=1, max_length=200)
@@ -134,6 +136,21 @@ class Token(BaseModel):
 
     access_token: str
     token_type: str = "bearer"
+
+
+class TenantMethods(BaseModel):
+    """One of the calling account's tenants and the methods (``quantity/method``) it serves."""
+
+    uuid: str
+    methods: list[str]
+
+
+class AccountInfo(BaseModel):
+    """``GET /user_management/me``: who is logged in (what the page for people shows and serves)."""
+
+    name: str
+    read_only: bool
+    tenants: list[TenantMethods]
 
 
 class LegacyPosted(BaseModel):
