@@ -26,6 +26,11 @@ MODEL = click.option("-m", "--model", "model_names", multiple=True,
                           "the best by cross-validation is used].")
 
 
+def model_choice(command):
+    """--model, --folds and --seed: which candidates, and how they are cross-validated."""
+    return MODEL(FOLDS(SEED(command)))
+
+
 @main.group("reproduce")
 def reproduce():
     """Reproduce a figure of the BIG-MAP demonstrator (D10.1): PNG and JSON into --out."""
@@ -91,11 +96,9 @@ def acceleration(data_path, out_dir, seeds, temperatures, strategies, jobs):
 @reproduce.command("holdout")
 @DATA
 @OUT
-@MODEL
 @click.option("--points", type=click.IntRange(min=32), default=512, show_default=True,
               help="Sobol points of the 2-D Schwefel function.")
-@FOLDS
-@SEED
+@model_choice
 def holdout(data_path, out_dir, model_names, points, folds, seed):
     """Train on the 15-85 % percentile of y, test on the tails, against a random split (Schwefel
     and FZJ): RMSE and coverage before and after recalibration."""
@@ -138,9 +141,7 @@ def fitted_model(data, model_names, folds, seed):
 @TEMPERATURES
 @click.option("--grid", type=click.IntRange(min=5), default=41, show_default=True,
               help="Grid points per axis of the formulation plane.")
-@MODEL
-@FOLDS
-@SEED
+@model_choice
 def surfaces(data_path, out_dir, temperatures, grid, model_names, folds, seed):
     """Predicted conductivity and its std over (LiPF6/(EC+PC), PC/(EC+PC)) at each temperature
     [default: -10, 0, 30, 60 °C], measured points overlaid, optimum marked."""
@@ -167,9 +168,7 @@ def surfaces(data_path, out_dir, temperatures, grid, model_names, folds, seed):
               show_default=True, help="Sobol candidates of the formulation space.")
 @click.option("--min-distance", type=click.FloatRange(min=0.0), default=0.1, show_default=True,
               help="Least distance between proposals in the unit square of (r, c).")
-@MODEL
-@FOLDS
-@SEED
+@model_choice
 def one_shot(data_path, out_dir, k, n_candidates, min_distance, model_names, folds, seed):
     """The top-k proposals per temperature of the data, with the std of a future measurement,
     beside the best measured formulation."""
