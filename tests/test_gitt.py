@@ -132,13 +132,17 @@ def test_reads_hdf5_datasets_and_instrument_job_logs(tmp_path):
     with h5py.File(plain, "w") as f:
         for name, values in zip(("time", "current", "voltage"), (table.time, table.current, table.voltage)):
             f.create_dataset(f"data/{name}", data=values)
+    # the instrument server's own job-log writer, with a step whose result holds the columns
+    from aiida_bigmap_al.instrument_bridge.server.hdf5log import ActionRecord, JobLog
+    from aiida_bigmap_al.instrument_bridge.server.jobs import Job, JobState
+
     log = tmp_path / "raw.h5"
-    with h5py.File(log, "w") as f:
-        f.attrs["format"] = "bigmap-al instrument job log"
-        f.create_group("actions/000_prepare").attrs["result"] = "{}"
-        f.create_group("actions/001_gitt").attrs["result"] = json.dumps(
-            {"time [s]": table.time.tolist(), "current [A]": table.current.tolist(),
-             "voltage [V]": table.voltage.tolist()})
+    writer = JobLog(log)
+    writer.begin(Job(method="gitt", parameters={}, workspace="w", state=JobState.DONE), "rig")
+    writer.record(ActionRecord(0, "prepare", "wait", {}, {}, "ok", start=0.0, end=1.0))
+    writer.record(ActionRecord(1, "titrate", "gitt", {}, {}, "ok", start=1.0, end=2.0, result={
+        "time [s]": table.time.tolist(), "current [A]": table.current.tolist(),
+        "voltage [V]": table.voltage.tolist()}))
     for path in (plain, log):
         [pulse] = analyse(read_table(path), 1e-4)
         assert pulse.D_cm2_s == pytest.approx(1e-10, rel=0.05)
