@@ -19,16 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .datasets import ConductivityData
+from .feature_map import FeatureMap
 from .learning import Component, Strategy
 from .learning.calibration import MeasurementNoise, replicate_scatter
 from .learning.scoring import CalibratedModel, ModelScore, score_model
 from .learning.strategy import GP_MAP, LANDESFEIND
 
-__all__ = ["CANDIDATES", "DEFAULT_BATCH_NOISE", "NAMES", "TrainingData", "calibrated_model",
+__all__ = ["CANDIDATES", "DEFAULT_BATCH_NOISE", "TrainingData", "calibrated_model",
            "candidates", "choose", "score_candidates"]
 
-#: Model inputs, in column order.
-NAMES = ("r", "c", "T")
+#: The formulation's variables: PC/(EC+PC) mass ratio and LiPF6 molality (mol/kg).
+VARIABLES = ("r", "c")
 
 #: Relative std between measurement batches, days or rigs. Replicates of one FZJ batch scatter by
 #: 3.6-4.5 % (pooled 3.9 %); a batch made on another day or measured on another rig adds a term
@@ -73,42 +74,40 @@ class TrainingData:
     temperature: np.ndarray
     formulation: np.ndarray
     noise: MeasurementNoise
-    names: tuple
-    bounds: np.ndarray
+    features: FeatureMap
 
     @classmethod
-    def from_rows(cls, rows, batch_noise=DEFAULT_BATCH_NOISE, names=None, bounds=None,
-                  replicate_noise=None):
+    def from_rows(cls, rows, batch_noise=DEFAULT_BATCH_NOISE, features=None, replicate_noise=None):
         """From dataset rows (``r``, ``c``, ``temperature``, ``value``; ``replicates`` and
-        ``replicate_std`` where known). ``names`` default to r, c and, over several temperatures,
-        T; ``bounds`` to the data's range; ``replicate_noise`` (relative) to the pooled scatter of
-        the rows' replicates."""
+        ``replicate_std`` where known). ``features`` default to the data's own: r and c over
+        their range and, over several temperatures, T; ``replicate_noise`` (relative) to the
+        pooled scatter of the rows' replicates."""
         if not rows:
             raise ValueError("no rows: nothing to fit a model on")
         table = np.array([[row["r"], row["c"], row["temperature"], row["value"]] for row in rows])
-        temperature = table[:, 2]
-        if names is None:
-            names = NAMES if np.ptp(temperature) > 0 else NAMES[:2]
-        X = table[:, [NAMES.index(name) for name in names]]
+        if features is None:
+            features = FeatureMap(VARIABLES, np.column_stack([table[:, :2].min(axis=0),
+                                                              table[:, :2].max(axis=0)]),
+                                  tuple(np.unique(table[:, 2])))
+        X, y = features.rows_to_arrays(rows)
         counts = np.array([row.get("replicates") or 1 for row in rows])
         if replicate_noise is None:
-            replicate_noise = replicate_scatter(
-                table[:, 3], [row.get("replicate_std") for row in rows], counts)
-        noise = MeasurementNoise(replicate_noise, batch_noise)
+            replicate_noise = replicate_scatter(y, [row.get("replicate_std") for row in rows], counts)
         _, formulation = np.unique(table[:, :2], axis=0, return_inverse=True)
-        if bounds is None:
-            bounds = np.column_stack([X.min(axis=0), X.max(axis=0)])
-        return cls(X, table[:, 3], counts, temperature, formulation.ravel(), noise, tuple(names),
-                   np.asarray(bounds, dtype=float))
+        return cls(X, y, counts, table[:, 2], formulation.ravel(),
+                   MeasurementNoise(replicate_noise, batch_noise), features)
 
     @classmethod
     def from_data(cls, data: ConductivityData, batch_noise=DEFAULT_BATCH_NOISE) -> TrainingData:
         return cls.from_rows(data.mean_rows(), batch_noise)
 
+    @property
+    def names(self) -> list[str]:
+        return self.features.names
+
     def build(self, strategy: Strategy, seed=0):
         """A fresh, unfitted model of ``strategy`` for these inputs."""
-        conditions = {} if "T" in self.names else {"temperature": float(self.temperature[0])}
-        return strategy.build_model(self.bounds, seed, list(self.names), conditions)
+        return self.features.build(strategy, seed)
 
     def row_noise(self):
         """The replicate noise of each row's value (a mean of its replicates)."""

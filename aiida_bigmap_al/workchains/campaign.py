@@ -14,6 +14,7 @@ import pydantic
 from aiida import orm
 from aiida.engine import WorkChain
 
+from ..feature_map import FeatureMap
 from ..learning import Strategy
 from ..space import SearchSpace
 from . import functions, records
@@ -58,7 +59,7 @@ class CampaignWorkChain(MeasurementHandlers, WorkChain):
         try:
             self.ctx.space = SearchSpace.from_dict(self.inputs.space.get_dict())
             Strategy.model_validate(self.inputs.strategy.get_dict())
-            records.features(self.ctx.space)
+            FeatureMap.of(self.ctx.space)  # the model's inputs: a temperature condition is needed
             self.check_configuration()
         except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
             return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=records.one_line(error))
@@ -127,7 +128,7 @@ class CampaignWorkChain(MeasurementHandlers, WorkChain):
         return [outputs[key] for key in sorted(outputs, key=functions.label_order)]
 
     def _invalid_pool(self):
-        names, _ = records.features(self.ctx.space)
+        names = FeatureMap.of(self.ctx.space).names
         X = self.inputs.candidates.get_array("X")
         if X.ndim != 2 or X.shape[1] != len(names) or len(X) == 0:
             return f"the pool must have shape (n>0, {len(names)}) for {names}, got {X.shape}"

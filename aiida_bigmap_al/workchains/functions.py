@@ -20,6 +20,8 @@ from ..learning.calibration import MeasurementNoise
 from ..learning.objective import best_per_temperature
 from ..calcjobs.point import measurement_at_point
 from ..space import SearchSpace
+from ..documents import Suggestion
+from ..feature_map import FeatureMap
 from . import records
 
 __all__ = ["append_measurements", "assemble_dataset", "candidate_points", "fit_model", "fitted_model",
@@ -34,37 +36,29 @@ def candidate_points(space: SearchSpace, settings: dict, pool: ArrayData | None)
     if pool is not None:
         return pool.get_array("X")
     sample = space.sample(settings["n_candidates"], seed=settings["seed"], method="sobol")
-    names, _ = records.features(space)
-    if "T" not in names:
-        return sample
-    Ts = records.temperatures(space)
-    return np.vstack([np.column_stack([sample, np.full(len(sample), T)]) for T in Ts])
+    return FeatureMap.of(space).at_temperatures(sample)
 
 
-def _temperature_of(row, space):
-    names, _ = records.features(space)
-    return float(row[names.index("T")]) if "T" in names else records.temperatures(space)[0]
-
-
-def _document(row, space, **prediction):
-    point = {name: float(row[i]) for i, name in enumerate(space.names)}
-    return Dict(records.suggestion_document(point, _temperature_of(row, space), **prediction))
+def _document(row, features: FeatureMap, **prediction):
+    """The suggestion document of one row of model inputs."""
+    temperature = float(features.temperature_of(row)[0])
+    return Dict(records.suggestion_document(features.point(row), temperature, **prediction))
 
 
 @calcfunction
 def initial_design(space: Dict, settings: Dict, candidates: ArrayData | None = None) -> dict:
     """The start of a campaign without data: random rows of the pool, or a Sobol design."""
     space_, settings_ = SearchSpace.from_dict(space.get_dict()), settings.get_dict()
+    features = FeatureMap.of(space_)
     n_initial = settings_["n_initial"]
     if candidates is not None:
         X = candidate_points(space_, settings_, candidates)
         rows = X[initial_picks(len(X), n_initial, settings_["seed"])]
-    else:
-        rows = space_.sample(n_initial, seed=settings_["seed"], method="sobol")
-        if "T" in records.features(space_)[0]:
-            Ts = records.temperatures(space_)
-            rows = np.column_stack([rows, [Ts[i % len(Ts)] for i in range(n_initial)]])
-    return {f"suggestion_{i}": _document(row, space_) for i, row in enumerate(rows)}
+    else:  # a Sobol design, its points dealt over the temperatures in turn
+        sample = space_.sample(n_initial, seed=settings_["seed"], method="sobol")
+        temperatures = [features.temperatures[i % len(features.temperatures)] for i in range(n_initial)]
+        rows = features.inputs([features.point(x) for x in sample], temperatures)
+    return {f"suggestion_{i}": _document(row, features) for i, row in enumerate(rows)}
 
 
 def fitted_model(space_, strategy_, seed, rows, noise=None):
@@ -74,14 +68,13 @@ def fitted_model(space_, strategy_, seed, rows, noise=None):
         row's replicate noise (of the mean of its ``replicates``) is given to the fit as known
         noise, so that the model does not fit the data more closely than they were measured.
     """
-    names, bounds = records.features(space_)
-    conditions = {} if "T" in names else {"temperature": records.temperatures(space_)[0]}
-    X, y = records.rows_to_arrays(rows, space_)
+    features = FeatureMap.of(space_)
+    X, y = features.rows_to_arrays(rows)
     noise_std = None
     if noise is not None:
         counts = [row.get("replicates") or 1 for row in rows]
         noise_std = MeasurementNoise(**noise).std(y, counts, batch=False)
-    return strategy_.build_model(bounds, seed, names, conditions).fit(X, y, noise_std), X, y
+    return features.build(strategy_, seed).fit(X, y, noise_std), X, y
 
 
 @calcfunction
@@ -100,7 +93,7 @@ def fit_model(dataset: Dict, space: Dict, strategy: Dict, seed: Int, noise: Dict
         "seed": seed.value,
         "training_data": dataset.uuid,
         "n_observations": len(y),
-        "features": records.features(space_)[0],
+        "features": FeatureMap.of(space_).names,
         "hyperparameters": getattr(model.surrogate, "hyperparameters", {}),
         "prior": getattr(model.prior, "parameters", None),
         "training_rmse": float(np.sqrt(np.mean((fitted - y) ** 2))),
@@ -127,29 +120,29 @@ def suggest(model: Dict, dataset: Dict, space: Dict, settings: Dict,
     unknown = [label for label in points if not label.startswith(("pending_", "failed_"))]
     if unknown:
         raise ValueError(f"suggest takes points labelled pending_<i> or failed_<i>, not {unknown}")
-    X_pending, X_failed = (np.array([_row(node.get_dict(), space_) for label, node in points.items()
-                                     if label.startswith(prefix)]) for prefix in ("pending_", "failed_"))
+    features = FeatureMap.of(space_)
+    X_pending, X_failed = (_inputs([node for label, node in points.items() if label.startswith(prefix)],
+                                   features) for prefix in ("pending_", "failed_"))
     taken = [*_matches(X_candidates, X), *_matches(X_candidates, X_pending), *_matches(X_candidates, X_failed)]
     k = min(settings_["batch_size"], len(X_candidates) - len(set(taken)))
     acquisition = strategy_.acquisition_function()
     # Over several temperatures: improvement over the best measured at the candidate's own.
-    incumbent = strategy_.incumbent(records.features(space_)[0], X_candidates, X, y)
+    incumbent = strategy_.incumbent(features.names, X_candidates, X, y)
     proposals = propose(fitted, X, y, X_candidates, acquisition, k=k,
                         pending=X_pending if len(X_pending) else None, exclude=taken,
                         incumbent=incumbent)
     return {
         f"suggestion_{i}": _document(
-            X_candidates[p.index], space_, mean=p.mean, std=p.std, score=p.score,
+            X_candidates[p.index], features, mean=p.mean, std=p.std, score=p.score,
             model_version=model["version"], acquisition=acquisition.name)
         for i, p in enumerate(proposals)
     }
 
 
-def _row(document, space_):
-    """Model inputs of a suggestion document."""
-    names, _ = records.features(space_)
-    values = {**document["variables"], "T": document["temperature"]["value"]}
-    return [values[name] for name in names]
+def _inputs(nodes, features: FeatureMap):
+    """Model inputs of suggestion nodes."""
+    suggestions = [Suggestion.model_validate(node.get_dict()) for node in nodes]
+    return features.inputs([s.variables for s in suggestions], [s.kelvin for s in suggestions])
 
 
 def _matches(candidates, points):
@@ -196,10 +189,9 @@ def replay_measurement(suggestion: Dict, table: ArrayData) -> Dict | ExitCode:
     The table's columns are r, c (and T); the suggestion's variables are read by name, because
     PostgreSQL's JSONB storage does not keep the order of a document's keys.
     """
-    document = suggestion.get_dict()
+    document = Suggestion.model_validate(suggestion.get_dict())
     X, y = table.get_array("X"), table.get_array("y")
-    variables = document["variables"]
-    point = [variables["r"], variables["c"], document["temperature"]["value"]][: X.shape[1]]
+    point = [document.variables["r"], document.variables["c"], document.kelvin][: X.shape[1]]
     rows = _matches(X, [point])
     if not rows:
         return ExitCode(300, f"no row of table {table.uuid} matches the suggestion {point}")

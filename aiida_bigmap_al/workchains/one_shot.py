@@ -32,6 +32,7 @@ from aiida.engine import ExitCode, WorkChain, calcfunction
 
 from .. import conductivity_models
 from ..datasets import TEMPERATURE_TOLERANCE
+from ..feature_map import FeatureMap
 from ..learning import Strategy
 from ..learning.calibration import Calibration, MeasurementNoise
 from ..learning.scoring import CalibratedModel
@@ -76,9 +77,8 @@ def distinct_top(unit_points, means, k: int, min_distance: float) -> list[int]:
 
 def training_data(dataset, space_, settings) -> conductivity_models.TrainingData:
     """The dataset's rows as the model's inputs in ``space_``, with the measurement noise."""
-    names, bounds = records.features(space_)
     return conductivity_models.TrainingData.from_rows(
-        dataset["rows"], settings["batch_noise"], names, bounds, settings.get("replicate_noise"))
+        dataset["rows"], settings["batch_noise"], FeatureMap.of(space_), settings.get("replicate_noise"))
 
 
 @calcfunction
@@ -128,7 +128,7 @@ def propose_top(model: orm.Dict, dataset: orm.Dict, space: orm.Dict, k: orm.Int,
                              MeasurementNoise(**model["noise"]))
     sample = space_.sample(n_candidates.value, seed=seed.value, method="sobol")
     per_temperature, proposals = [], {}
-    for temperature in records.temperatures(space_):
+    for temperature in FeatureMap.of(space_).temperatures:
         ranked = _ranked(fitted, space_, sample, temperature, k.value, min_distance.value,
                          model["version"])
         if len(ranked) < k.value:
@@ -162,8 +162,8 @@ def _labelled(documents, temperature):
 
 def _ranked(fitted, space_, sample, temperature, k, min_distance, version):
     """Suggestion documents of the distinct top ``k`` at one temperature, best first."""
-    names, _ = records.features(space_)
-    X = np.column_stack([sample, np.full(len(sample), temperature)]) if "T" in names else sample
+    features = FeatureMap.of(space_)
+    X = features.inputs([features.point(x) for x in sample], np.full(len(sample), temperature))
     rows = distinct_top(space_.normalise(sample), fitted.model.predict_mean(X), k, min_distance)
     # the std only where it is reported: it is the costly part
     mean, std = fitted.predict(X[rows], np.full(len(rows), temperature))
@@ -305,9 +305,7 @@ class OneShotWorkChain(WorkChain):
         if strategy.acquisition.name != ACQUISITION:
             raise ValueError(f"a one-shot proposal exploits: the strategy's acquisition must be "
                              f"{ACQUISITION!r}, got {strategy.acquisition.name!r}")
-        names, bounds = records.features(space)
-        conditions = {} if "T" in names else {"temperature": records.temperatures(space)[0]}
-        strategy.build_model(bounds, self.inputs.seed.value, names, conditions)  # e.g. prior needs c
+        FeatureMap.of(space).build(strategy, self.inputs.seed.value)  # e.g. a prior needs c
 
     def _check_sizes(self, space):
         for name in ("k", "n_candidates"):
@@ -325,7 +323,7 @@ class OneShotWorkChain(WorkChain):
     def _check_labels(space):
         """Every temperature gives its proposals valid labels of their own (see `proposal_label`)."""
         seen = {}
-        for temperature in records.temperatures(space):
+        for temperature in FeatureMap.of(space).temperatures:
             if temperature <= 0:
                 raise ValueError(f"the space's temperatures are in K and must be above 0, "
                                  f"got {temperature}")

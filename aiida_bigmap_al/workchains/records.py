@@ -13,38 +13,12 @@ import pydantic
 
 from ..datasets import TEMPERATURE_TOLERANCE, ConductivityData
 from ..electrolyte import from_formulation, to_formulation
+from ..feature_map import FeatureMap
 from ..documents import UNIT, Dataset, DatasetRow, Suggestion
 from ..schemas import Formulation, Measurement, Origin, Temperature
 from ..space import SearchSpace
 
-__all__ = ["check_rows", "dataset_from", "features", "measurement_row", "one_line", "rows_to_arrays",
-           "suggestion_document", "temperatures"]
-
-def temperatures(space: SearchSpace) -> list[float]:
-    """The campaign's temperatures (K), from the space's ``temperature`` condition."""
-    try:
-        return [float(T) for T in space.conditions["temperature"].values]
-    except KeyError:
-        raise ValueError("the search space needs a 'temperature' condition (K)") from None
-
-
-def features(space: SearchSpace):
-    """Names and bounds of the model's inputs: the variables, plus ``T`` over several temperatures."""
-    names, bounds = list(space.names), [list(b) for b in space.bounds]
-    Ts = temperatures(space)
-    if len(Ts) > 1:
-        names.append("T")
-        bounds.append([min(Ts), max(Ts)])
-    return names, np.asarray(bounds, dtype=float)
-
-
-def rows_to_arrays(rows, space: SearchSpace):
-    """``X`` (model inputs, see :func:`features`) and ``y`` of dataset rows."""
-    names, _ = features(space)
-    X = np.array([[row["temperature"] if name == "T" else row[name] for name in names]
-                  for row in rows], dtype=float).reshape(len(rows), len(names))
-    return X, np.array([row["value"] for row in rows], dtype=float)
-
+__all__ = ["check_rows", "dataset_from", "measurement_row", "one_line", "suggestion_document"]
 
 def suggestion_document(point: dict, temperature: float, mean=None, std=None, score=None,
                         model_version=None, acquisition=None) -> dict:
@@ -101,11 +75,12 @@ def check_rows(rows, space: SearchSpace):
     With one temperature, T is no model input, so a row at another temperature would be
     silently mixed in; with several, T is scaled to their range.
     """
-    _, y = rows_to_arrays(rows, space)
+    features = FeatureMap.of(space)
+    _, y = features.rows_to_arrays(rows)
     if not np.isfinite(y).all():
         bad = int(np.flatnonzero(~np.isfinite(y))[0])
         raise ValueError(f"dataset row {bad} has no finite value")
-    Ts = temperatures(space)
+    Ts = features.temperatures
     low, high = min(Ts) - TEMPERATURE_TOLERANCE, max(Ts) + TEMPERATURE_TOLERANCE
     for i, row in enumerate(rows):
         if not low <= float(row["temperature"]) <= high:
