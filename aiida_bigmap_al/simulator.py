@@ -223,6 +223,12 @@ def landesfeind2019_law(c_molal, temperature) -> np.ndarray:
     return _landesfeind2019_formula(None, c_molal, temperature)
 
 
+#: The Landesfeind law as a prior mean of ``aiida_bigmap_al.learning`` (declared as the entry point
+#: ``landesfeind2019`` of the group ``aiida_bigmap_al.priors``): molality from the input ``c``,
+#: temperature from the input ``T`` or the campaign's ``temperature`` condition.
+LANDESFEIND2019_PRIOR = {"function": landesfeind2019_law, "arguments": [("c",), ("T", "temperature")]}
+
+
 def landesfeind2019(c_molal, temperature) -> np.ndarray:
     """Landesfeind & Gasteiger (2019) conductivity in mS/cm for arrays; NaN where out of range.
 

@@ -1,53 +1,78 @@
-"""Prior means: physical models that the surrogate only has to correct.
+"""Prior means: physical laws that the surrogate only has to correct.
 
-A campaign that starts from one measurement knows almost nothing; a published conductivity law
-already knows that conductivity rises with temperature and peaks at an intermediate salt
-concentration. The prior's amplitude is fitted to the measurements, and optionally its
-concentration scale (with a penalty that keeps it near 1), so that a law made for a neighbouring
-electrolyte (Landesfeind 2019 is EC:EMC 3:7 without PC) helps without having to be right.
+A campaign that starts from one measurement knows almost nothing; a published law may already
+know the trend (for conductivity: it rises with temperature and peaks at an intermediate salt
+concentration). The prior's amplitude is fitted to the measurements, and optionally the scale of
+the law's first argument (with a penalty that keeps it near 1), so that a law made for a
+neighbouring system helps without having to be right.
 
-On the FZJ benchmark the amplitude alone works best: with a few measurements a fitted
-concentration scale mostly chases noise, and moves the law's maximum away from where it is.
+The learning layer knows no law: a law is injected. Packages declare theirs as entry points of
+the group ``aiida_bigmap_al.priors`` (:func:`law`), each a mapping ``{"function": f,
+"arguments": [...]}`` where every argument lists the names it may be found under, first among the
+model's input columns, then among the campaign's fixed conditions. A strategy names the law; the
+model's columns are placed on its arguments when the model is built (:func:`placed_prior`).
 """
 
 from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..simulator import landesfeind2019_law
+__all__ = ["LawPrior", "law", "law_names", "placed_prior"]
 
-__all__ = ["ConductivityPrior", "PRIORS"]
+#: The entry-point group where packages declare their laws.
+GROUP = "aiida_bigmap_al.priors"
 
-#: Concentration scales tried when fitting the prior: 0.6x to 1.6x, log-spaced.
+#: Scales of the first argument tried when fitting the prior: 0.6x to 1.6x, log-spaced.
 _SCALES = np.exp(np.linspace(np.log(0.6), np.log(1.6), 41))
 
 
-class ConductivityPrior(BaseEstimator):
-    """Landesfeind & Gasteiger (2019) with a fitted amplitude and concentration scale.
+@cache
+def _declared() -> dict:
+    return {point.name: point for point in entry_points(group=GROUP)}
 
-    :param c_column: column of the molality (mol/kg) in X.
-    :param temperature: the fixed temperature (K) of the campaign, or None when X has one.
-    :param temperature_column: column of the temperature (K) in X, when it varies.
-    :param scale_sd: spread of the log-normal penalty on the concentration scale; 0 keeps the
-        scale at 1 and fits the amplitude only.
+
+def law_names() -> list[str]:
+    """The names of the laws installed packages declare."""
+    return sorted(_declared())
+
+
+def law(name: str) -> dict:
+    """The declared law ``name``: ``{"function", "arguments"}``."""
+    try:
+        return _declared()[name].load()
+    except KeyError:
+        raise ValueError(f"unknown prior {name!r}; choose from {law_names()}") from None
+
+
+class LawPrior(BaseEstimator):
+    """``amplitude * law(*args)`` with ``args`` the ``columns`` of X, then the ``constants``.
+
+    :param law: the law, a function of arrays.
+    :param columns: the input columns given to the law, in its argument order.
+    :param constants: fixed values given after them (e.g. the campaign's one temperature).
+    :param scale_sd: spread of the log-normal penalty on the scale of the first argument; 0 keeps
+        the scale at 1 and fits the amplitude only.
     """
 
-    def __init__(self, c_column, temperature=None, temperature_column=None, scale_sd=0.2):
-        if (temperature is None) == (temperature_column is None):
-            raise ValueError("give either a fixed temperature or a temperature column, not both")
+    def __init__(self, law, columns, constants=(), scale_sd=0.2):
         if scale_sd < 0:
             raise ValueError(f"scale_sd must be >= 0, got {scale_sd}")
-        self.c_column = c_column
-        self.temperature = temperature
-        self.temperature_column = temperature_column
+        if not columns:
+            raise ValueError("a law prior needs at least one input column")
+        self.law = law
+        self.columns = columns
+        self.constants = constants
         self.scale_sd = scale_sd
 
     def _law(self, X, scale):
         X = np.asarray(X, dtype=float)
-        T = X[:, self.temperature_column] if self.temperature is None else self.temperature
-        return np.nan_to_num(landesfeind2019_law(X[:, self.c_column] * scale, T))
+        first, *rest = (X[:, column] for column in self.columns)
+        return np.nan_to_num(self.law(first * scale, *rest, *self.constants))
 
     def fit(self, X, y):
         """Choose the scale (penalised least squares over a grid) and amplitude (closed form)."""
@@ -55,9 +80,9 @@ class ConductivityPrior(BaseEstimator):
         norm = max(float(np.var(y)) * len(y), 1e-9)
         best = None
         for scale in _SCALES if self.scale_sd > 0 else (1.0,):
-            law = self._law(X, scale)
-            amplitude = float(law @ y / max(law @ law, 1e-12))
-            loss = np.sum((y - amplitude * law) ** 2) / norm
+            values = self._law(X, scale)
+            amplitude = float(values @ y / max(values @ values, 1e-12))
+            loss = np.sum((y - amplitude * values) ** 2) / norm
             if self.scale_sd > 0:
                 loss += (np.log(scale) / self.scale_sd) ** 2
             if best is None or loss < best[0]:
@@ -75,4 +100,21 @@ class ConductivityPrior(BaseEstimator):
         return {"amplitude": float(self.amplitude_), "scale": float(self.scale_)}
 
 
-PRIORS = {"landesfeind2019": ConductivityPrior}
+def placed_prior(name, params, names, conditions) -> LawPrior:
+    """The declared law ``name`` as a :class:`LawPrior` on the inputs ``names``: each argument
+    from the first of its names that is an input column, else a fixed condition."""
+    declared = law(name)
+    columns, constants = [], []
+    for alternatives in declared["arguments"]:
+        column = next((names.index(a) for a in alternatives if a in names), None)
+        constant = next((conditions[a] for a in alternatives if a in conditions), None)
+        if column is None and constant is None:
+            raise ValueError(f"the prior {name!r} needs {' or '.join(map(repr, alternatives))} as an "
+                             f"input ({names}) or a condition ({sorted(conditions)})")
+        if column is not None and constants:
+            raise ValueError(f"the prior {name!r} takes its inputs before its conditions")
+        if column is not None:
+            columns.append(column)
+        else:
+            constants.append(float(constant))
+    return LawPrior(declared["function"], tuple(columns), tuple(constants), **params)

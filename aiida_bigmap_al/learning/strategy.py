@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .acquisition import ACQUISITIONS, make_acquisition
 from .model import Model
 from .objective import GLOBAL, PER_TEMPERATURE, incumbents
-from .priors import PRIORS
+from .priors import law_names, placed_prior
 from .surrogates import SURROGATES
 
 __all__ = ["Component", "Strategy", "STRATEGIES"]
@@ -87,7 +87,7 @@ class Strategy(BaseModel):
     @field_validator("prior")
     @classmethod
     def _known_prior(cls, value: Component | None) -> Component | None:
-        return value if value is None else _known(value, PRIORS, "prior")
+        return value if value is None else _known(value, dict.fromkeys(law_names()), "prior")
 
     def build_model(self, bounds, seed, names, conditions=None) -> Model:
         """A fresh, unfitted :class:`Model` for a space with variables ``names``.
@@ -99,7 +99,7 @@ class Strategy(BaseModel):
         surrogate = SURROGATES[self.surrogate.name](random_state=seed, **params)
         prior = None
         if self.prior is not None:
-            prior = _conductivity_prior(self.prior.params, list(names), conditions or {})
+            prior = placed_prior(self.prior.name, self.prior.params, list(names), conditions or {})
         return Model(surrogate, bounds, prior)
 
     def acquisition_function(self):
@@ -149,19 +149,6 @@ def _known(component: Component, registry: dict, kind: str) -> Component:
     if component.name not in registry:
         raise ValueError(f"unknown {kind} {component.name!r}; choose from {sorted(registry)}")
     return component
-
-
-def _conductivity_prior(params, names, conditions):
-    """The Landesfeind prior placed on the columns of this space (``c`` and ``T``)."""
-    if "c" not in names:
-        raise ValueError(f"the conductivity prior needs a molality variable 'c', got {names}")
-    if "T" in names:
-        return PRIORS["landesfeind2019"](names.index("c"), temperature_column=names.index("T"),
-                                         **params)
-    if "temperature" not in conditions:
-        raise ValueError("the conductivity prior needs a temperature variable 'T' or condition")
-    return PRIORS["landesfeind2019"](names.index("c"), temperature=conditions["temperature"],
-                                     **params)
 
 
 def _strategy(surrogate, acquisition, prior=None, **acquisition_params):
