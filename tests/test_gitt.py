@@ -198,3 +198,26 @@ def test_pulses_at_the_edges_of_the_table(tmp_path):
     *analysed, last = analyse(open_end, 1e-4)
     assert len(analysed) == 2 and last.D_cm2_s is None
     assert "no rest after the pulse" in last.warnings[0]
+
+
+def test_recovers_D_from_an_independent_simulator(tmp_path, monkeypatch):
+    """PyBaMM's single-particle model of its Xu2019 NMC half cell (its own OCP, kinetics and
+    finite-volume particle): D within 5 % of the parameter set's. Its log shows each pulse from
+    the sample after the switch, so the switch time is estimated, not read."""
+    monkeypatch.setenv("PYBAMM_DISABLE_TELEMETRY", "true")
+    pybamm = pytest.importorskip("pybamm")
+    model = pybamm.lithium_ion.SPM({"working electrode": "positive"})
+    parameters = pybamm.ParameterValues("Xu2019")
+    experiment = pybamm.Experiment([("Rest for 10 minutes",)] + [
+        ("Discharge at C/10 for 20 seconds", "Rest for 40 minutes")] * 2, period="0.2 seconds")
+    mesh = dict(model.default_var_pts) | {"r_p": 400}
+    solution = pybamm.Simulation(model, parameter_values=parameters, experiment=experiment,
+                                 var_pts=mesh).solve(initial_soc=0.5)
+    t, I, E = (solution[name].entries for name in ("Time [s]", "Current [A]", "Voltage [V]"))
+    keep = np.concatenate(([True], np.diff(t) > 1e-9))      # steps share their boundary time
+    path = write_csv(tmp_path / "pybamm.csv", GittTable(t[keep], I[keep], E[keep]))
+    D = parameters["Positive particle diffusivity [m2.s-1]"] * 1e4
+    length = parameters["Positive particle radius [m]"] * 100 / 3
+    pulses = analyse(read_table(path), length)
+    assert len(pulses) == 2
+    assert [p.D_cm2_s for p in pulses] == pytest.approx([D, D], rel=0.05)
