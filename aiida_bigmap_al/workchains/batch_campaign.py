@@ -9,11 +9,10 @@ ends the campaign.
 
 from __future__ import annotations
 
-import numpy as np
 from aiida import orm
 from aiida.engine import append_, if_, while_
 
-from . import functions
+from . import functions, records
 from .campaign import CampaignWorkChain
 from .handlers import ProcessHandlerReport, process_handler
 from .lane import measurement_builder
@@ -186,16 +185,11 @@ class BatchCampaignWorkChain(CampaignWorkChain):
 
     def _record_history(self, measured, failed):
         rows = self.ctx.dataset["rows"]
-        self.ctx.history.append({
-            "iteration": self.ctx.iteration,
-            "model_version": self.ctx.model_version,
-            "suggestions": [node.uuid for node in self.ctx.suggestions],
-            "measured": rows[len(rows) - len(measured):],
-            "failed": [{"process": p.pk, "exit_status": p.exit_status, "message": p.exit_message}
-                       for p in failed],
-            "n_measurements": len(rows),
-            "best_so_far": float(np.max([row["value"] for row in rows])),
-        })
+        self.ctx.history.append(records.history_entry(
+            iteration=self.ctx.iteration, model_version=self.ctx.model_version,
+            suggestions=[node.uuid for node in self.ctx.suggestions],
+            measured=rows[len(rows) - len(measured):], failed=failed, n_measurements=len(rows),
+            best_so_far=max(row["value"] for row in rows)))
 
 
 def _measurement_of(process):

@@ -13,7 +13,7 @@ from aiida import orm
 from aiida.engine import append_, if_
 
 from ..ledger import Status
-from . import campaign_group, functions, lane
+from . import campaign_group, functions, lane, records
 from .campaign import CampaignWorkChain
 
 __all__ = ["LanesCampaignWorkChain"]
@@ -113,11 +113,10 @@ class LanesCampaignWorkChain(CampaignWorkChain):
         values = lane.measured_values(start, state.measured)
         for iteration, (_, job, measurement) in enumerate(ended, start=1):
             n_rows += measurement is not None
-            self.ctx.history.append({
-                "iteration": iteration, "lane": job.inputs.code.full_label,
-                "model_version": job.inputs.suggestion["model_version"],
-                "suggestions": [job.inputs.suggestion.uuid],
-                "measured": [rows[n_rows - 1]] if measurement is not None else [],
-                "failed": [] if measurement is not None else [
-                    {"process": job.pk, "exit_status": job.exit_status, "message": job.exit_message}],
-                "n_measurements": n_rows, "best_so_far": max(values[:n_rows], default=None)})
+            self.ctx.history.append(records.history_entry(
+                iteration=iteration, lane=job.inputs.code.full_label,
+                model_version=job.inputs.suggestion["model_version"],
+                suggestions=[job.inputs.suggestion.uuid],
+                measured=[rows[n_rows - 1]] if measurement is not None else [],
+                failed=[] if measurement is not None else [job],
+                n_measurements=n_rows, best_so_far=max(values[:n_rows], default=None)))

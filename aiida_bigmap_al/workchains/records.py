@@ -14,11 +14,12 @@ import pydantic
 from ..datasets import TEMPERATURE_TOLERANCE, ConductivityData
 from ..electrolyte import from_formulation, to_formulation
 from ..feature_map import FeatureMap
-from ..documents import UNIT, Dataset, DatasetRow, Suggestion
+from ..documents import UNIT, Dataset, DatasetRow, Failure, HistoryEntry, Suggestion
 from ..schemas import Formulation, Measurement, Origin, Temperature
 from ..space import SearchSpace
 
-__all__ = ["check_rows", "dataset_from", "measurement_row", "one_line", "suggestion_document"]
+__all__ = ["check_rows", "dataset_from", "history_entry", "measurement_row", "one_line",
+           "suggestion_document"]
 
 def suggestion_document(point: dict, temperature: float, mean=None, std=None, score=None,
                         model_version=None, acquisition=None) -> dict:
@@ -39,6 +40,13 @@ def measurement_row(document: dict, uuid: str) -> dict:
     return DatasetRow(r=r, c=c, temperature=measurement.temperature.kelvin,
                       value=measurement.fom_data.value, origin=measurement.kind.origin,
                       measurement=uuid).model_dump(mode="json")
+
+
+def history_entry(failed=(), **fields) -> dict:
+    """A :class:`~aiida_bigmap_al.documents.HistoryEntry` as stored; ``failed`` are the
+    processes whose measurement failed."""
+    failures = [Failure(process=p.pk, exit_status=p.exit_status, message=p.exit_message) for p in failed]
+    return HistoryEntry(failed=failures, **fields).model_dump(mode="json")
 
 
 def formulation_point(document: dict) -> tuple[float, float]:
