@@ -23,7 +23,7 @@ import pathlib
 import h5py
 import numpy as np
 from aiida import orm
-from aiida.common.exceptions import NotExistent
+from aiida.common.exceptions import MultipleObjectsError, NotExistent
 
 from . import __version__
 from .documents import Suggestion
@@ -33,6 +33,9 @@ __all__ = ["CAMPAIGN_PROCESS_TYPE", "CampaignError", "EXPERIMENT_PROCESS_TYPE", 
 
 #: ``process_type`` of the nodes of ``ActiveLearningWorkChain`` (entry point ``bigmap.active_learning``).
 CAMPAIGN_PROCESS_TYPE = "aiida.workflows:bigmap.active_learning"
+#: Every campaign's: ``bigmap.active_learning`` and the two modes it runs, also launched directly.
+CAMPAIGN_PROCESS_TYPES = (CAMPAIGN_PROCESS_TYPE, "aiida.workflows:bigmap.batch_campaign",
+                          "aiida.workflows:bigmap.lanes_campaign")
 #: Entry point and ``process_type`` of ``ExperimentCalcJob``, whose jobs ``campaign_timing_record`` times.
 _EXPERIMENT_ENTRY_POINT = "bigmap.experiment"
 EXPERIMENT_PROCESS_TYPE = f"aiida.calculations:{_EXPERIMENT_ENTRY_POINT}"
@@ -51,19 +54,24 @@ class CampaignError(ValueError):
 # --- finding the campaign ----------------------------------------------------------------------
 
 
-def load_campaign(pk: int) -> orm.WorkChainNode:
-    """The ``ActiveLearningWorkChain`` node ``pk``, checked to have finished successfully.
+def load_campaign(pk: int | str) -> orm.WorkChainNode:
+    """The campaign node ``pk`` (a pk, or a UUID, which survives an archive import), checked to
+    have finished successfully.
 
     Raises :class:`CampaignError` saying what is wrong: no such node, a node of another kind,
     a campaign still running, or one that failed (whose outputs are incomplete).
     """
+    by_uuid = isinstance(pk, str) and not pk.isdigit()  # a UUID, or the start of one
     try:
-        node = orm.load_node(pk=pk)
+        node = orm.load_node(uuid=pk) if by_uuid else orm.load_node(pk=int(pk))
     except NotExistent:
-        raise CampaignError(f"no node with pk {pk} in this profile") from None
-    if getattr(node, "process_type", None) != CAMPAIGN_PROCESS_TYPE:
+        raise CampaignError(f"no node with {'UUID' if by_uuid else 'pk'} {pk} in this profile") from None
+    except MultipleObjectsError:
+        raise CampaignError(f"{pk} is the start of several UUIDs: give more of it") from None
+    if getattr(node, "process_type", None) not in CAMPAIGN_PROCESS_TYPES:
         kind = getattr(node, "process_label", None) or node.__class__.__name__
-        raise CampaignError(f"node {pk} is a {kind}, not an ActiveLearningWorkChain ({CAMPAIGN_PROCESS_TYPE})")
+        raise CampaignError(f"node {pk} is a {kind}, not an ActiveLearningWorkChain or one of its "
+                            f"modes ({', '.join(CAMPAIGN_PROCESS_TYPES)})")
     if not node.is_terminated:
         raise CampaignError(f"campaign {pk} has not finished yet (process state: {node.process_state.value}); "
                             f"follow it with `verdi process watch {pk}`")

@@ -86,3 +86,12 @@ def test_a_bad_pk_is_a_clear_error(campaign, command, tmp_path):
     assert other.exit_code == 1 and f"node {data} is a Dict, not an ActiveLearningWorkChain" in other.output
     assert not (tmp_path / "out.aiida").exists()
     assert invoke(command, "twelve", *extra).exit_code == 2  # not an integer: a usage error
+
+
+def test_show_takes_a_uuid_which_survives_an_archive_import(campaign, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    by_pk, by_uuid = invoke("show", campaign.pk), invoke("show", campaign.uuid)
+    assert by_uuid.exit_code == 0, by_uuid.output
+    assert by_uuid.output.replace(f"campaign-{campaign.uuid}", f"campaign-{campaign.pk}") == by_pk.output
+    missing = invoke("show", "0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    assert missing.exit_code == 1 and "no node with UUID" in missing.output

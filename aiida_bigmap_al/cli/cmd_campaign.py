@@ -15,13 +15,33 @@ from .root import main
 _FILE = click.Path(dir_okay=False, writable=True, path_type=pathlib.Path)
 
 
+class _PkOrUuid(click.ParamType):
+    """A node's pk (an integer), or its UUID (or the start of one, as ``verdi`` takes), which
+    stays the same when an archive is imported into another profile."""
+
+    name = "PK|UUID"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip().lower()
+        if text.isdigit():
+            return int(text)
+        if len(text) >= 4 and set(text) <= set("0123456789abcdef-"):
+            return text
+        self.fail(f"{value!r} is neither a pk (an integer) nor a UUID", param, ctx)
+
+
+PK_OR_UUID = _PkOrUuid()
+
+
 @main.group("campaign")
 def campaign():
-    """Show, time and export active-learning campaigns (ActiveLearningWorkChain nodes)."""
+    """Show, time and export active-learning campaigns (ActiveLearningWorkChain nodes), by pk or UUID.
+
+    `bigmap-al campaign run SPEC.yaml` starts one from a campaign file."""
 
 
 @campaign.command("show")
-@click.argument("pk", type=int)
+@click.argument("pk", type=PK_OR_UUID)
 @click.option("--plot", "plot_path", type=_FILE,
               help="Where to write the best-so-far plot (PNG)  [default: campaign-<PK>.png]")
 def show(pk, plot_path):
@@ -43,7 +63,7 @@ def show(pk, plot_path):
 
 
 @campaign.command("export")
-@click.argument("pk", type=int)
+@click.argument("pk", type=PK_OR_UUID)
 @click.argument("archive", type=_FILE)
 @click.option("--hdf5", "hdf5_path", type=_FILE,
               help="The HDF5 file with the data table and model history  [default: ARCHIVE with suffix .h5]")
@@ -74,7 +94,7 @@ def export(pk, archive, hdf5_path, force):
 
 
 @campaign.command("timing")
-@click.argument("pk", type=int)
+@click.argument("pk", type=PK_OR_UUID)
 @click.option("--plot", "plot_path", type=_FILE,
               help="Where to write the timing plot (PNG)  [default: campaign-<PK>-timing.png]")
 def timing(pk, plot_path):
