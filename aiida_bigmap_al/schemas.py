@@ -84,6 +84,15 @@ def _one_of(allowed: frozenset[str], what: str):
     return check
 
 
+def unique_names(items: list, what: str) -> list:
+    """``items`` (objects with a ``name``) if no name repeats, else a ValueError naming the repeats."""
+    names = [item.name for item in items]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{what} names must be unique; repeated: {duplicates}")
+    return items
+
+
 def _not_blank(value: str) -> str:
     """Reject empty and whitespace-only strings, which a form or a spreadsheet produces silently."""
     if not value.strip():
@@ -151,11 +160,7 @@ class Formulation(_Schema):
     @classmethod
     def _unique_names(cls, value: list[Compound]) -> list[Compound]:
         """A compound listed twice makes its share ambiguous."""
-        names = [compound.name for compound in value]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"compound names must be unique; repeated: {duplicates}")
-        return value
+        return unique_names(value, "compound")
 
     @field_validator("ratio")
     @classmethod

@@ -24,6 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from scipy.stats import qmc
 
+from .schemas import unique_names
+
 __all__ = ["Condition", "SearchSpace", "Simplex", "Variable", "fzj_space"]
 
 #: Relative tolerance (of a variable's span) for bound checks, so that ``denormalise(normalise(X))``
@@ -115,11 +117,7 @@ class SearchSpace(_Model):
     @field_validator("variables")
     @classmethod
     def _unique_names(cls, value: list[Variable]) -> list[Variable]:
-        names = [variable.name for variable in value]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"variable names must be unique; repeated: {duplicates}")
-        return value
+        return unique_names(value, "variable")
 
     @field_validator("conditions")
     @classmethod

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .acquisition import ACQUISITIONS, make_acquisition
 from .model import Model
@@ -57,10 +57,12 @@ class Strategy(BaseModel):
     prior: Component | None = None
     objective: Literal["per_temperature", "global"] = PER_TEMPERATURE
 
-    @field_validator("surrogate")
+    @field_validator("surrogate", "acquisition", "prior")
     @classmethod
-    def _known_surrogate(cls, value: Component) -> Component:
-        return _known(value, SURROGATES, "surrogate")
+    def _known_component(cls, value: Component | None, info: ValidationInfo) -> Component | None:
+        registry = {"surrogate": SURROGATES, "acquisition": ACQUISITIONS,
+                    "prior": dict.fromkeys(law_names())}[info.field_name]
+        return value if value is None else _known(value, registry, info.field_name)
 
     @field_validator("surrogate")
     @classmethod
@@ -78,16 +80,6 @@ class Strategy(BaseModel):
                 raise ValueError(f"unknown by_variable setting(s) {sorted(unknown)} for {name!r}; "
                                  f"choose from {sorted(_VARIABLE_SETTINGS)}")
         return value
-
-    @field_validator("acquisition")
-    @classmethod
-    def _known_acquisition(cls, value: Component) -> Component:
-        return _known(value, ACQUISITIONS, "acquisition")
-
-    @field_validator("prior")
-    @classmethod
-    def _known_prior(cls, value: Component | None) -> Component | None:
-        return value if value is None else _known(value, dict.fromkeys(law_names()), "prior")
 
     def build_model(self, bounds, seed, names, conditions=None) -> Model:
         """A fresh, unfitted :class:`Model` for a space with variables ``names``.
