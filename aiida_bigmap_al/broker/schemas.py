@@ -86,6 +86,8 @@ class RequestInfo(BaseModel):
     ctime: str
     status: RequestStatus
     request: Request
+    #: ``GET /requests/{uuid}`` only: the tenant that reserved or resolved it (``None``: nobody yet).
+    reserved_by: str | None = None
 
 
 class Result(_Body):

@@ -220,8 +220,11 @@ class Store:
         return row
 
     def get_request(self, request_uuid: str) -> str:
+        """The request as listed, and the tenant holding or having resolved it (how a restarted tenant
+        knows whether a reservation it made before a crash is its own)."""
         with self.db.read() as connection:
-            return request_json(self._request_row(connection, request_uuid))
+            row = self._request_row(connection, request_uuid)
+        return request_json(row)[:-1] + ',"reserved_by":%s}' % _dumps(row.reserved_by)
 
     def pending(self, quantity: str | None = None, method: str | None = None, limit: int = 1000,
                 after: str | None = None) -> str:

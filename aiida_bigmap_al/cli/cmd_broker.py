@@ -171,3 +171,78 @@ def tenant_list(db):
     database = _open(db)
     for found in Store(database, CapabilityCache(database)).tenants():
         click.echo(f"{found['uuid']}  {found['name']}  {' '.join(found['methods'])}")
+
+
+@capability.command("point")
+@click.option("--method", "key", default="conductivity/simulation", show_default=True, metavar="QUANTITY/METHOD")
+def capability_point(key):
+    """Print the capability of a point measurement (r, c, temperature -> value, unit): what an
+    ExperimentCalcJob asks through the broker and `broker tenant run` serves. Register it with `capability add`."""
+    from ..broker_bridge.capability import point_capability
+
+    quantity, _, method = key.partition("/")
+    if not quantity or not method:
+        raise click.BadParameter(f"{key!r} is not QUANTITY/METHOD", param_hint="--method")
+    click.echo(json.dumps(point_capability(quantity, method), indent=2))
+
+
+def _broker_client(url: str, user: str, password_stdin: bool):
+    """A logged-in client; the password from standard input or ``BIGMAP_BROKER_PASSWORD``."""
+    from ..broker.client import BrokerClient, BrokerClientError
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else os.environ.get("BIGMAP_BROKER_PASSWORD")
+    if not password:
+        raise click.UsageError("give the password on standard input (--password-stdin) or in BIGMAP_BROKER_PASSWORD")
+    try:
+        return BrokerClient(url, user, password)
+    except BrokerClientError as error:
+        raise click.ClickException(f"cannot log in to {url} as {user!r}: {error.detail}") from None
+
+
+@tenant.command("run")
+@click.option("--url", required=True, help="The broker's base URL, e.g. http://127.0.0.1:8000.")
+@click.option("--user", required=True, help="The account the tenant logs in with.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input "
+                                                     "(else from BIGMAP_BROKER_PASSWORD).")
+@click.option("--tenant", "tenant_uuid", required=True, help="The tenant's uuid (`broker tenant add` printed it).")
+@click.option("--method", "key", default="conductivity/simulation", show_default=True, metavar="QUANTITY/METHOD",
+              help="The point capability to serve (see `broker capability point`).")
+@click.option("--code", "code_label", default="bigmap-sim@localhost", show_default=True,
+              help="AiiDA code of the simulator.")
+@click.option("--model", default=None, help="Conductivity model of the simulator (default: the calcjob's).")
+@click.option("--poll", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between passes.")
+@click.option("--stale-seconds", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="A process of an earlier run still without a checkpoint this long after it was made never "
+                   "started (that run was killed inside the submission): it is abandoned and the request resubmitted.")
+@click.option("--once", is_flag=True, help="One pass, then stop (the jobs go on in the daemon).")
+def tenant_run(url, user, password_stdin, tenant_uuid, key, code_label, model, poll, stale_seconds, once):
+    """Serve the broker's requests of --method with SimulationCalcJobs on the AiiDA daemon.
+
+    Which request each process serves is kept in the provenance graph (the process's label and
+    extras), so this command can be stopped or killed at any time and started again: no request
+    is lost and none is served twice. Needs a running daemon (`verdi daemon start`).
+    """
+    from .. import profile
+
+    quantity, _, method = key.partition("/")
+    if not quantity or not method:
+        raise click.BadParameter(f"{key!r} is not QUANTITY/METHOD", param_hint="--method")
+    client = _broker_client(url, user, password_stdin)
+    profile.load()
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import load_code
+
+    from ..broker_bridge.tenant import AiidaTenant
+
+    try:
+        code = load_code(code_label)
+    except NotExistent as error:
+        raise click.ClickException(f"no AiiDA code {code_label!r}: {error}") from None
+    options = {"model": model} if model else {}
+    served = AiidaTenant(client, tenant_uuid, quantity, method, code, poll_seconds=poll,
+                         stale_seconds=stale_seconds, **options)
+    click.echo(f"serving {key} of {url} as tenant {tenant_uuid}", err=True)
+    try:
+        served.serve_pending() if once else served.run()
+    except KeyboardInterrupt:
+        pass

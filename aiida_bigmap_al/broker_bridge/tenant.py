@@ -1,0 +1,184 @@
+"""AiiDA as a broker tenant: serve simulation requests with ``SimulationCalcJob`` processes.
+
+``bigmap-al broker tenant run`` lists the pending requests of one method (a point capability,
+:mod:`.capability`), submits a ``SimulationCalcJob`` to the daemon for each, and posts the
+simulator's value as the result when the job has finished. Which request a process serves is
+kept in the provenance graph, not in this program's memory: the process is *labelled* with the
+tenant and the request (``broker:<tenant>:<request>``, stored in the same transaction that
+creates the node) and its *extras* record how far serving got (``broker_state``: ``reserved``,
+then ``posted`` with ``broker_result_uuid``, or ``released``/``lost``). So a tenant killed at any
+moment and started again finds every request it had taken up with a QueryBuilder and carries on:
+
+* killed after submitting, before reserving: the job is there, the reservation is made now;
+* killed after reserving, before noting it: the broker names this tenant as the holder
+  (``reserved_by``), so the reservation is recognised as its own;
+* killed after posting, before noting it: the result is posted again under the same idempotency
+  key, which returns the first result's UUID and creates nothing;
+* killed inside ``submit``, after the node was stored but before its checkpoint and its task for
+  the daemon existed: such a process can never run. One still without a checkpoint
+  ``stale_seconds`` after it was made is *abandoned* (relabelled ``broker-abandoned:...``, extra
+  ``broker_state = abandoned``; it keeps no inputs' outputs and never ran) and the request is
+  submitted again. (A process with a checkpoint whose task was lost is what ``verdi process
+  repair`` is for.)
+
+A request is therefore never served twice by this tenant (one process per request, found by its
+label) and never lost. The job is submitted before the reservation because only then does the
+claim leave a trace in the graph; if another tenant was faster (409), the job is killed and
+marked ``lost``. A job that fails gives the request back (released to pending, with the exit
+message) for another tenant; it is not tried again here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from aiida import orm
+from aiida.common import timezone
+from aiida.engine import submit
+from aiida.engine.processes.control import kill_processes
+
+from ..broker.client import BrokerClient, BrokerClientError
+from ..broker.tenant import TenantLoop
+from ..calcjobs.simulation import SimulationCalcJob
+from ..electrolyte import to_formulation
+
+__all__ = ["AiidaTenant", "EXTRA_RESULT", "EXTRA_STATE", "label_of", "served_by"]
+
+LOGGER = logging.getLogger(__name__)
+EXTRA_STATE = "broker_state"
+EXTRA_RESULT = "broker_result_uuid"
+#: Serving is over for a process in one of these states.
+SETTLED = frozenset({"posted", "released", "lost"})
+
+
+def label_of(tenant_uuid: str, request_uuid: str, prefix: str = "broker") -> str:
+    return f"{prefix}:{tenant_uuid}:{request_uuid}"
+
+
+def served_by(tenant_uuid: str) -> dict[str, orm.CalcJobNode]:
+    """The processes serving this tenant's requests, by request UUID (from the provenance graph)."""
+    prefix = label_of(tenant_uuid, "")
+    query = orm.QueryBuilder().append(orm.CalcJobNode, filters={"label": {"like": prefix + "%"}}, project="*")
+    return {node.label[len(prefix):]: node for node in query.all(flat=True)}
+
+
+def _fresh_view() -> None:
+    """End the storage session's transaction: a long-lived reader would otherwise keep seeing the
+    database as it was (SQLite's snapshot), and never the daemon's processes finishing."""
+    from aiida.manage import get_manager
+
+    session = get_manager().get_profile_storage().get_session()
+    session.commit()
+    session.expire_all()
+
+
+class AiidaTenant:
+    """Serve ``quantity/method`` requests of the broker at ``client`` as tenant ``tenant_uuid``."""
+
+    def __init__(self, client: BrokerClient, tenant_uuid: str, quantity: str, method: str, code: orm.Code,
+                 model: str = SimulationCalcJob.DEFAULT_MODEL, poll_seconds: float = 2.0,
+                 stale_seconds: float = 60.0):
+        self.client = client
+        self.tenant_uuid = tenant_uuid
+        self.method = method
+        self.code = code
+        self.model = model
+        self.stale_seconds = stale_seconds
+        self.loop = TenantLoop(client, tenant_uuid, quantity, method, serve=None, poll_seconds=poll_seconds)
+        self.declined: set[str] = set()  # only to avoid logging the same refusal every pass
+
+    def serve_pending(self) -> None:
+        """One pass: carry on with the requests taken up before, then take up the new pending ones."""
+        _fresh_view()
+        serving = served_by(self.tenant_uuid)
+        for request_uuid, node in list(serving.items()):
+            if self.never_started(node):
+                self.abandon(request_uuid, node)
+                del serving[request_uuid]
+            else:
+                self.settle(request_uuid, node)
+        for item in self.client.pending_requests(self.loop.quantity, self.method):
+            if item["uuid"] not in serving and item["uuid"] not in self.declined:
+                node = self.submit(item)
+                if node is not None:
+                    self.settle(item["uuid"], node)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.serve_pending()
+            stop.wait(self.loop.poll_seconds)
+
+    def submit(self, item: dict[str, Any]) -> orm.CalcJobNode | None:
+        """The ``SimulationCalcJob`` of a listed request, labelled with it; None if the point is not one to simulate."""
+        point = item["request"]["parameters"].get(self.method, {})
+        try:
+            inputs = {"code": self.code, "formulation": orm.Dict(to_formulation(point["r"], point["c"])
+                                                                 .model_dump(mode="json")),
+                      "temperature": orm.Float(point["temperature"]), "model": orm.Str(self.model),
+                      "metadata": {"label": label_of(self.tenant_uuid, item["uuid"]),
+                                   "description": f"serves broker request {item['uuid']}"}}
+            return submit(SimulationCalcJob, **inputs)
+        except (KeyError, TypeError, ValueError) as error:
+            self.declined.add(item["uuid"])
+            LOGGER.warning("not serving request %s, its point cannot be simulated: %s", item["uuid"], error)
+            return None
+
+    def never_started(self, node: orm.CalcJobNode) -> bool:
+        """A node left by a submission cut short: no checkpoint, no state, long after it was made."""
+        age = (timezone.now() - node.ctime).total_seconds()
+        return (node.process_state is None and node.checkpoint is None and not node.is_sealed
+                and age > self.stale_seconds)
+
+    def abandon(self, request_uuid: str, node: orm.CalcJobNode) -> None:
+        node.label = label_of(self.tenant_uuid, request_uuid, prefix="broker-abandoned")
+        node.base.extras.set(EXTRA_STATE, "abandoned")
+        LOGGER.warning("process %s of request %s never started: abandoned, the request is submitted again",
+                       node.uuid, request_uuid)
+
+    def settle(self, request_uuid: str, node: orm.CalcJobNode) -> None:
+        """Take serving one step further, as far as the process allows; note each step in its extras."""
+        state = node.base.extras.get(EXTRA_STATE, None)
+        if state in SETTLED:
+            return
+        if state is None and not self.hold(request_uuid, node):
+            return
+        if not node.is_terminated:
+            return
+        if node.is_finished_ok:
+            self.post(request_uuid, node)
+        else:
+            message = f"AiiDA process {node.uuid} failed: {node.exit_message or node.process_state}"
+            self.client.update_status(request_uuid, "pending", message)
+            node.base.extras.set(EXTRA_STATE, "released")
+            LOGGER.warning("gave back request %s: %s", request_uuid, message)
+
+    def hold(self, request_uuid: str, node: orm.CalcJobNode) -> bool:
+        """Reserve the request for the process (or recognise an earlier reservation of this tenant)."""
+        if not self.loop.claim(request_uuid):
+            info = self.client.get_request(request_uuid)
+            if info.get("reserved_by") != self.tenant_uuid or info["status"] not in ("reserved", "resolved"):
+                if not node.is_terminated:
+                    kill_processes([node], msg_text="another tenant serves the request", wait=False)
+                node.base.extras.set(EXTRA_STATE, "lost")
+                LOGGER.info("request %s is %s by another tenant: process %s dropped", request_uuid,
+                            info["status"], node.uuid)
+                return False
+        node.base.extras.set(EXTRA_STATE, "reserved")
+        return True
+
+    def post(self, request_uuid: str, node: orm.CalcJobNode) -> None:
+        measurement = node.outputs.measurement.get_dict()
+        fom = measurement["fom_data"]
+        data = {"value": fom["value"], "unit": fom["unit"], "quantity": fom["name"]}
+        metadata = {"aiida_process_uuid": node.uuid, "aiida_measurement_uuid": node.outputs.measurement.uuid}
+        try:
+            result = self.loop.post(self.client.get_request(request_uuid), data, metadata)
+        except BrokerClientError as error:
+            LOGGER.warning("could not post the result of request %s: %s", request_uuid, error)
+            if error.status_code == 409:  # retracted meanwhile, or resolved by someone else
+                node.base.extras.set(EXTRA_STATE, "lost")
+            return
+        node.base.extras.set_many({EXTRA_RESULT: result, EXTRA_STATE: "posted"})

@@ -1,0 +1,112 @@
+"""AiiDA as a broker tenant (``bigmap-al broker tenant run``): SimulationCalcJobs on the daemon answer requests.
+
+The tenant keeps which request each process serves in the provenance graph, so killing it with
+SIGKILL while it serves and starting it again serves the request exactly once: one process, one
+result, whose metadata names that process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from aiida import orm
+
+from aiida_bigmap_al.broker.admin import add_capability, add_tenant, add_user, open_database
+from aiida_bigmap_al.broker_bridge.capability import point_capability
+from aiida_bigmap_al.profile import simulator_executable
+
+from .conftest import BIN, PASSWORD, BrokerProcess, populate
+
+POINT = {"r": 0.3, "c": 1.0, "temperature": 298.15}
+
+
+@pytest.fixture
+def sim_broker(tmp_path):
+    """A broker with the point capability conductivity/simulation, served by tenant ``aiida`` of user ``sim``."""
+    accounts = populate(str(tmp_path / "broker.sqlite"), tmp_path)
+    database = open_database(accounts.db)
+    path = tmp_path / "simulation.json"
+    path.write_text(json.dumps(point_capability("conductivity", "simulation")))
+    add_capability(database, path, strict_results=True)
+    add_user(database, "sim", PASSWORD)
+    accounts.tenants["aiida"] = add_tenant(database, "aiida", "sim", ["conductivity/simulation"])
+    database.dispose()
+    server = BrokerProcess(accounts.db, tmp_path / "server.log").wait_ready()
+    server.tenants = accounts.tenants
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def simulator_code(aiida_code_installed):
+    return aiida_code_installed(label="bigmap-sim", filepath_executable=str(simulator_executable()),
+                                default_calc_job_plugin="bigmap.simulation")
+
+
+def _tenant(broker, code, aiida_profile, log, *args) -> subprocess.Popen:
+    env = {**os.environ, "AIIDA_PROFILE": aiida_profile.name, "BIGMAP_BROKER_PASSWORD": PASSWORD}
+    with open(log, "ab") as out:
+        return subprocess.Popen([BIN / "bigmap-al", "broker", "tenant", "run", "--url", broker.url, "--user", "sim",
+                                 "--tenant", broker.tenants["aiida"], "--method", "conductivity/simulation",
+                                 "--code", code.full_label, "--poll", "0.2", *args],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait(condition, what: str, log, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()}")
+
+
+def test_a_tenant_killed_while_serving_serves_the_request_exactly_once(
+        sim_broker, simulator_code, aiida_profile, started_daemon_client, tmp_path):
+    from aiida_bigmap_al.broker_bridge.tenant import EXTRA_RESULT, EXTRA_STATE, served_by
+
+    tenant = sim_broker.tenants["aiida"]
+    alice = sim_broker.client("alice")
+    request = alice.post_request("conductivity", ["simulation"], {"simulation": POINT}, sim_broker.tenants["lab-a"],
+                                 metadata={"asked_by": "test"})
+    log = tmp_path / "tenant.log"
+
+    first = _tenant(sim_broker, simulator_code, aiida_profile, log, "--poll", "60")  # no second pass before the kill
+    try:
+        _wait(lambda: request in served_by(tenant) and served_by(tenant)[request].base.extras.get(EXTRA_STATE, None),
+              "the tenant to submit a process and reserve the request", log)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert alice.result_for_request(request) is None  # killed while serving
+
+    second = _tenant(sim_broker, simulator_code, aiida_profile, log)
+    try:
+        result = _wait(lambda: alice.result_for_request(request), "the result", log)
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+
+    [node] = served_by(tenant).values()  # one process serves the request, found in the graph
+    assert orm.QueryBuilder().append(orm.CalcJobNode, filters={"description": {"like": f"%{request}"}}).count() == 1
+    assert node.is_finished_ok and node.process_label == "SimulationCalcJob"
+    assert node.base.extras.get(EXTRA_STATE) == "posted"
+    assert node.base.extras.get(EXTRA_RESULT) == result["uuid"]
+    info = alice.get_request(request)
+    assert info["status"] == "resolved" and info["reserved_by"] == tenant
+    fom = node.outputs.measurement["fom_data"]
+    assert result["result"]["data"] == {"value": fom["value"], "unit": fom["unit"], "quantity": fom["name"]}
+    assert result["result"]["tenant_uuid"] == tenant
+    assert result["result"]["metadata"]["aiida_process_uuid"] == node.uuid
+
+    # a further pass finds the request served: nothing submitted, nothing posted again
+    again = _tenant(sim_broker, simulator_code, aiida_profile, log, "--once")
+    assert again.wait(timeout=120) == 0, log.read_text()
+    assert list(served_by(tenant)) == [request]
+    assert alice.result_for_request(request)["uuid"] == result["uuid"]
