@@ -40,6 +40,8 @@ from .point import define_point_inputs, point_of, validate_point_given
 
 __all__ = ("ExperimentCalcJob", "request_of")
 
+#: The scheduler of a computer whose jobs the measurement broker answers (``broker_bridge.scheduler``).
+BROKER_PLUGIN = "bigmap.broker"
 #: The request parameters this job fills in from its point; ``parameters`` may not repeat them.
 POINT_PARAMETERS = ("r", "c", "temperature")
 
@@ -71,6 +73,8 @@ class ExperimentCalcJob(CalcJob):
                     help="FINALES Measurement (JSON): origin experiment, the rig's value, id = this job's UUID.")
         spec.output("raw_data", valid_type=SinglefileData, required=False,
                     help=f"The job's HDF5 log `{RAW_FILE}`, also when the job failed.")
+        spec.output("broker", valid_type=Dict, required=False,
+                    help="When the broker answered (scheduler `bigmap.broker`): its request, result and tenant UUIDs.")
         spec.default_output_node = "measurement"
 
         spec.exit_code(EXIT_REQUEST_REJECTED.status, "ERROR_REQUEST_REJECTED", message=EXIT_REQUEST_REJECTED.message,
@@ -138,7 +142,7 @@ def _validate_inputs(inputs: t.Any, _: t.Any) -> str | None:
         return message
     code = inputs.get("code")
     computer = getattr(code, "computer", None)
-    if computer is not None and computer.scheduler_type != INSTRUMENT_PLUGIN:
+    if computer is not None and computer.scheduler_type not in (INSTRUMENT_PLUGIN, BROKER_PLUGIN):
         return (f"an experiment runs on an instrument computer (transport and scheduler `{INSTRUMENT_PLUGIN}`, "
                 f"see `bigmap-al instrument register`); code {code.full_label} is on a "
                 f"`{computer.scheduler_type}` computer")

@@ -18,6 +18,7 @@ file, the HDF5 log of every action (the server's ``hdf5log.py``). The parser
 from __future__ import annotations
 
 import io
+import json
 import math
 import typing as t
 
@@ -66,7 +67,7 @@ class ExperimentParser(Parser):
             return self.exit_codes.ERROR_INSTRUMENT_FAULT.format(message=document.message)
         if document.state is JobState.CANCELLED:
             return self.exit_codes.ERROR_JOB_CANCELLED.format(message=document.message)
-        if "raw_data" not in self.outputs:
+        if "raw_data" not in self.outputs and "raw" in document.files:  # a broker tenant sends no raw file
             return self.exit_codes.ERROR_RAW_DATA_MISSING
         try:
             value = MeasuredValue.model_validate(document.result)
@@ -74,6 +75,9 @@ class ExperimentParser(Parser):
         except pydantic.ValidationError as error:
             return self._invalid(f"the result of a done job: {describe_validation_error(error)}")
         self.out("measurement", Dict(measurement.model_dump(mode="json")))
+        broker = json.loads(text).get("broker")
+        if broker:  # who answered through the broker: request, result and tenant UUIDs
+            self.out("broker", Dict(broker))
         return ExitCode()
 
     def _invalid(self, error: str) -> ExitCode:

@@ -27,14 +27,17 @@ POINT = {"r": 0.3, "c": 1.0, "temperature": 298.15}
 
 @pytest.fixture
 def sim_broker(tmp_path):
-    """A broker with the point capability conductivity/simulation, served by tenant ``aiida`` of user ``sim``."""
+    """A broker with the point capabilities conductivity/simulation and conductivity/conductivity, served by
+    tenant ``aiida`` of user ``sim``."""
     accounts = populate(str(tmp_path / "broker.sqlite"), tmp_path)
     database = open_database(accounts.db)
-    path = tmp_path / "simulation.json"
-    path.write_text(json.dumps(point_capability("conductivity", "simulation")))
-    add_capability(database, path, strict_results=True)
+    for method in ("simulation", "conductivity"):  # the second: ExperimentCalcJob's default method
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps(point_capability("conductivity", method)))
+        add_capability(database, path, strict_results=True)
     add_user(database, "sim", PASSWORD)
-    accounts.tenants["aiida"] = add_tenant(database, "aiida", "sim", ["conductivity/simulation"])
+    accounts.tenants["aiida"] = add_tenant(database, "aiida", "sim",
+                                           ["conductivity/simulation", "conductivity/conductivity"])
     database.dispose()
     server = BrokerProcess(accounts.db, tmp_path / "server.log").wait_ready()
     server.tenants = accounts.tenants
