@@ -5,5 +5,7 @@
 * :mod:`.tenant`: AiiDA as a tenant, serving requests with ``SimulationCalcJob`` processes
   (``bigmap-al broker tenant run``);
 * :mod:`.scheduler`: the broker as the instrument bridge's second backend, so that an
-  ``ExperimentCalcJob`` is answered by whichever tenant serves its method.
+  ``ExperimentCalcJob`` is answered by whichever tenant serves its method;
+* :mod:`.trace`: from a broker result back to the AiiDA process, suggestion and model that asked
+  (``bigmap-al broker trace``).
 """

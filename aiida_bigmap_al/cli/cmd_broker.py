@@ -173,6 +173,13 @@ def tenant_list(db):
         click.echo(f"{found['uuid']}  {found['name']}  {' '.join(found['methods'])}")
 
 
+def _method_key(key: str) -> tuple[str, str]:
+    quantity, _, method = key.partition("/")
+    if not quantity or not method:
+        raise click.BadParameter(f"{key!r} is not QUANTITY/METHOD", param_hint="--method")
+    return quantity, method
+
+
 @capability.command("point")
 @click.option("--method", "key", default="conductivity/simulation", show_default=True, metavar="QUANTITY/METHOD")
 def capability_point(key):
@@ -180,9 +187,7 @@ def capability_point(key):
     ExperimentCalcJob asks through the broker and `broker tenant run` serves. Register it with `capability add`."""
     from ..broker_bridge.capability import point_capability
 
-    quantity, _, method = key.partition("/")
-    if not quantity or not method:
-        raise click.BadParameter(f"{key!r} is not QUANTITY/METHOD", param_hint="--method")
+    quantity, method = _method_key(key)
     click.echo(json.dumps(point_capability(quantity, method), indent=2))
 
 
@@ -224,9 +229,7 @@ def tenant_run(url, user, password_stdin, tenant_uuid, key, code_label, model, p
     """
     from .. import profile
 
-    quantity, _, method = key.partition("/")
-    if not quantity or not method:
-        raise click.BadParameter(f"{key!r} is not QUANTITY/METHOD", param_hint="--method")
+    quantity, method = _method_key(key)
     client = _broker_client(url, user, password_stdin)
     profile.load()
     from aiida.common.exceptions import NotExistent
@@ -246,3 +249,39 @@ def tenant_run(url, user, password_stdin, tenant_uuid, key, code_label, model, p
         served.serve_pending() if once else served.run()
     except KeyboardInterrupt:
         pass
+
+
+@broker.command("trace")
+@click.argument("uuid")
+@click.option("--url", required=True, help="The broker's base URL.")
+@click.option("--user", required=True, help="An account of the broker (read-only is enough).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input "
+                                                     "(else from BIGMAP_BROKER_PASSWORD).")
+def trace(uuid, url, user, password_stdin):
+    """Where the result (or request) UUID comes from: the AiiDA process, suggestion and model that asked
+    for it (when AiiDA asked), and the AiiDA process that answered it (when AiiDA answered)."""
+    from .. import profile
+    from ..broker.client import BrokerClientError
+
+    client = _broker_client(url, user, password_stdin)
+    profile.load()
+    from ..broker_bridge.trace import describe
+    from ..broker_bridge.trace import trace as follow
+
+    try:
+        found = follow(client, uuid)
+    except BrokerClientError as error:
+        raise click.ClickException(f"{uuid}: {error.detail}") from None
+    request, result = found["request"], found["result"]
+    click.echo(f"request   {request['uuid']}  {request['status']}  by tenant {request['request']['tenant_uuid']}")
+    if result is not None:
+        click.echo(f"result    {result['uuid']}  {result['status']}  by tenant {result['result']['tenant_uuid']}")
+    asked = found["asked_by"]
+    if asked is None:
+        missing = f" (process {found['asked_by_uuid']} is not in this profile)" if found["asked_by_uuid"] else ""
+        click.echo(f"asked by  no AiiDA process{missing}")
+    else:
+        for key in ("process", "suggestion", "suggested_by", "model", "campaign"):
+            click.echo(f"{key.replace('_', ' '):<13} {describe(asked[key]) or '-'}")
+    if found["answered_by_uuid"]:
+        click.echo(f"answered by {describe(found['answered_by']) or found['answered_by_uuid'] + ' (not in this profile)'}")

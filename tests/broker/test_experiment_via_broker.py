@@ -12,10 +12,12 @@ import uuid
 
 from aiida import orm
 from aiida.engine import run_get_node
+from click.testing import CliRunner
 
 from aiida_bigmap_al.broker.tenant import TenantLoop
 from aiida_bigmap_al.broker_bridge.scheduler import PLUGIN, configure
 from aiida_bigmap_al.calcjobs.experiment import ExperimentCalcJob
+from aiida_bigmap_al.cli import main
 from aiida_bigmap_al.electrolyte import to_formulation
 from aiida_bigmap_al.learning import STRATEGIES
 from aiida_bigmap_al.space import fzj_space
@@ -88,7 +90,7 @@ def _answering(broker, method: str, value: float = 4.25):
     return served, stop, thread
 
 
-def test_a_campaign_is_measured_through_the_broker(sim_broker, tmp_path):  # noqa: F811
+def test_a_campaign_is_measured_through_the_broker_and_traced_back(sim_broker, tmp_path):  # noqa: F811
     code = _broker_computer(sim_broker, tmp_path)
     served, stop, thread = _answering(sim_broker, "conductivity")
     inputs = {
@@ -108,3 +110,16 @@ def test_a_campaign_is_measured_through_the_broker(sim_broker, tmp_path):  # noq
     assert sorted(item["request"]["metadata"]["aiida_process_uuid"] for item in served) == sorted(j.uuid for j in jobs)
     rows = campaign.outputs.dataset["rows"]
     assert {row["measurement"] for row in rows} == {job.outputs.measurement.uuid for job in jobs}
+
+    [last] = [job for job in jobs if job.inputs.suggestion.creator.process_label == "suggest"]
+    result_uuid = last.outputs.broker["result_uuid"]
+    answer = CliRunner().invoke(main, ["broker", "trace", result_uuid, "--url", sim_broker.url, "--user", "reader"],
+                                env={"BIGMAP_BROKER_PASSWORD": PASSWORD})
+    assert answer.exit_code == 0, answer.output
+    lines = dict(line.split(None, 1) for line in answer.output.splitlines() if not line.startswith("answered"))
+    suggestion = last.inputs.suggestion
+    assert lines["result"].startswith(f"{result_uuid}  original  by tenant {sim_broker.tenants['aiida']}")
+    assert lines["process"] == f"ExperimentCalcJob<{last.pk}> {last.uuid}"
+    assert lines["suggestion"] == f"Dict<{suggestion.pk}> {suggestion.uuid}"
+    assert lines["model"] == f"Dict<{suggestion.creator.inputs.model.pk}> {suggestion.creator.inputs.model.uuid}"
+    assert lines["campaign"] == f"ActiveLearningWorkChain<{campaign.pk}> {campaign.uuid}"
