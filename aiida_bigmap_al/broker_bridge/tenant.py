@@ -13,16 +13,18 @@ moment and started again finds every request it had taken up with a QueryBuilder
 * killed after reserving, before noting it: the broker names this tenant as the holder
   (``reserved_by``), so the reservation is recognised as its own;
 * killed after posting, before noting it: the result is posted again under the same idempotency
-  key, which returns the first result's UUID and creates nothing;
-* killed inside ``submit``, after the node was stored but before its checkpoint and its task for
-  the daemon existed: such a process can never run. One still without a checkpoint
-  ``stale_seconds`` after it was made is *abandoned* (relabelled ``broker-abandoned:...``, extra
-  ``broker_state = abandoned``; it keeps no inputs' outputs and never ran) and the request is
-  submitted again. (A process with a checkpoint whose task was lost is what ``verdi process
-  repair`` is for.)
+  key, which returns the first result's UUID and creates nothing.
 
-A request is therefore never served twice by this tenant (one process per request, found by its
-label) and never lost. The job is submitted before the reservation because only then does the
+One window is left open: a tenant killed inside AiiDA's ``submit``, after the process node was
+stored but before the daemon's task for it was sent (seen once in testing, killing the tenant the
+moment the node appeared), leaves a process that never starts (its state stays empty), and the
+request may already be reserved for it. The node says so (no process state long
+after its creation), but a process merely waiting in a busy daemon's queue looks the same from
+here, so this tenant does not guess: ``verdi process kill`` that process, and the tenant gives the
+request back (released) on its next pass.
+
+Outside that window a request is never served twice by this tenant (one process per request,
+found by its label) and never lost. The job is submitted before the reservation because only then does the
 claim leave a trace in the graph; if another tenant was faster (409), the job is killed and
 marked ``lost``. A job that fails gives the request back (released to pending, with the exit
 message) for another tenant; it is not tried again here.
@@ -35,7 +37,6 @@ import threading
 from typing import Any
 
 from aiida import orm
-from aiida.common import timezone
 from aiida.engine import submit
 from aiida.engine.processes.control import kill_processes
 
@@ -53,8 +54,8 @@ EXTRA_RESULT = "broker_result_uuid"
 SETTLED = frozenset({"posted", "released", "lost"})
 
 
-def label_of(tenant_uuid: str, request_uuid: str, prefix: str = "broker") -> str:
-    return f"{prefix}:{tenant_uuid}:{request_uuid}"
+def label_of(tenant_uuid: str, request_uuid: str) -> str:
+    return f"broker:{tenant_uuid}:{request_uuid}"
 
 
 def served_by(tenant_uuid: str) -> dict[str, orm.CalcJobNode]:
@@ -78,14 +79,12 @@ class AiidaTenant:
     """Serve ``quantity/method`` requests of the broker at ``client`` as tenant ``tenant_uuid``."""
 
     def __init__(self, client: BrokerClient, tenant_uuid: str, quantity: str, method: str, code: orm.Code,
-                 model: str = SimulationCalcJob.DEFAULT_MODEL, poll_seconds: float = 2.0,
-                 stale_seconds: float = 60.0):
+                 model: str = SimulationCalcJob.DEFAULT_MODEL, poll_seconds: float = 2.0):
         self.client = client
         self.tenant_uuid = tenant_uuid
         self.method = method
         self.code = code
         self.model = model
-        self.stale_seconds = stale_seconds
         self.loop = TenantLoop(client, tenant_uuid, quantity, method, serve=None, poll_seconds=poll_seconds)
         self.declined: set[str] = set()  # only to avoid logging the same refusal every pass
 
@@ -93,12 +92,8 @@ class AiidaTenant:
         """One pass: carry on with the requests taken up before, then take up the new pending ones."""
         _fresh_view()
         serving = served_by(self.tenant_uuid)
-        for request_uuid, node in list(serving.items()):
-            if self.never_started(node):
-                self.abandon(request_uuid, node)
-                del serving[request_uuid]
-            else:
-                self.settle(request_uuid, node)
+        for request_uuid, node in serving.items():
+            self.settle(request_uuid, node)
         for item in self.client.pending_requests(self.loop.quantity, self.method):
             if item["uuid"] not in serving and item["uuid"] not in self.declined:
                 node = self.submit(item)
@@ -125,18 +120,6 @@ class AiidaTenant:
             self.declined.add(item["uuid"])
             LOGGER.warning("not serving request %s, its point cannot be simulated: %s", item["uuid"], error)
             return None
-
-    def never_started(self, node: orm.CalcJobNode) -> bool:
-        """A node left by a submission cut short: no checkpoint, no state, long after it was made."""
-        age = (timezone.now() - node.ctime).total_seconds()
-        return (node.process_state is None and node.checkpoint is None and not node.is_sealed
-                and age > self.stale_seconds)
-
-    def abandon(self, request_uuid: str, node: orm.CalcJobNode) -> None:
-        node.label = label_of(self.tenant_uuid, request_uuid, prefix="broker-abandoned")
-        node.base.extras.set(EXTRA_STATE, "abandoned")
-        LOGGER.warning("process %s of request %s never started: abandoned, the request is submitted again",
-                       node.uuid, request_uuid)
 
     def settle(self, request_uuid: str, node: orm.CalcJobNode) -> None:
         """Take serving one step further, as far as the process allows; note each step in its extras."""

@@ -216,11 +216,8 @@ def _broker_client(url: str, user: str, password_stdin: bool):
               help="AiiDA code of the simulator.")
 @click.option("--model", default=None, help="Conductivity model of the simulator (default: the calcjob's).")
 @click.option("--poll", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between passes.")
-@click.option("--stale-seconds", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="A process of an earlier run still without a checkpoint this long after it was made never "
-                   "started (that run was killed inside the submission): it is abandoned and the request resubmitted.")
 @click.option("--once", is_flag=True, help="One pass, then stop (the jobs go on in the daemon).")
-def tenant_run(url, user, password_stdin, tenant_uuid, key, code_label, model, poll, stale_seconds, once):
+def tenant_run(url, user, password_stdin, tenant_uuid, key, code_label, model, poll, once):
     """Serve the broker's requests of --method with SimulationCalcJobs on the AiiDA daemon.
 
     Which request each process serves is kept in the provenance graph (the process's label and
@@ -242,8 +239,7 @@ def tenant_run(url, user, password_stdin, tenant_uuid, key, code_label, model, p
     except NotExistent as error:
         raise click.ClickException(f"no AiiDA code {code_label!r}: {error}") from None
     options = {"model": model} if model else {}
-    served = AiidaTenant(client, tenant_uuid, quantity, method, code, poll_seconds=poll,
-                         stale_seconds=stale_seconds, **options)
+    served = AiidaTenant(client, tenant_uuid, quantity, method, code, poll_seconds=poll, **options)
     click.echo(f"serving {key} of {url} as tenant {tenant_uuid}", err=True)
     try:
         served.serve_pending() if once else served.run()
