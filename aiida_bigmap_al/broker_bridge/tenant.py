@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from aiida import orm
-from aiida.engine import submit
+from aiida.engine import ProcessState, submit
 from aiida.engine.processes.control import kill_processes
 
 from ..broker.client import BrokerClient, BrokerClientError
@@ -73,6 +74,30 @@ def _fresh_view() -> None:
     session = get_manager().get_profile_storage().get_session()
     session.commit()
     session.expire_all()
+
+
+#: Seconds to wait for the daemon to take up a new process before serving goes on regardless.
+TAKE_UP_TIMEOUT = 120.0
+
+
+def _taken_up(node: orm.CalcJobNode) -> orm.CalcJobNode:
+    """``node`` once the daemon has taken it up (its state moved past ``created``).
+
+    ``submit`` hands the process's task to the broker, which may still hold it in this program's
+    buffers when ``submit`` returns (ZeroMQ): a SIGKILL right then loses the task, and the process
+    never starts. Only once a worker has the process is the reservation made, so a tenant killed
+    after it leaves a process that runs.
+    """
+    deadline = time.monotonic() + TAKE_UP_TIMEOUT
+    while time.monotonic() < deadline:
+        _fresh_view()
+        if node.process_state not in (None, ProcessState.CREATED):
+            break
+        time.sleep(0.1)
+    else:
+        LOGGER.warning("process %s was not taken up by the daemon within %.0f s (is it running?)",
+                       node.pk, TAKE_UP_TIMEOUT)
+    return node
 
 
 class AiidaTenant:
@@ -115,7 +140,7 @@ class AiidaTenant:
                       "temperature": orm.Float(point["temperature"]), "model": orm.Str(self.model),
                       "metadata": {"label": label_of(self.tenant_uuid, item["uuid"]),
                                    "description": f"serves broker request {item['uuid']}"}}
-            return submit(SimulationCalcJob, **inputs)
+            return _taken_up(submit(SimulationCalcJob, **inputs))
         except (KeyError, TypeError, ValueError) as error:
             self.declined.add(item["uuid"])
             LOGGER.warning("not serving request %s, its point cannot be simulated: %s", item["uuid"], error)
