@@ -46,7 +46,7 @@ from ..broker.tenant import TenantLoop
 from ..calcjobs.simulation import SimulationCalcJob
 from ..electrolyte import to_formulation
 
-__all__ = ["AiidaTenant", "EXTRA_RESULT", "EXTRA_STATE", "label_of", "served_by"]
+__all__ = ["AiidaTenant", "EXTRA_RESULT", "EXTRA_STATE", "fresh_view", "label_of", "served_by"]
 
 LOGGER = logging.getLogger(__name__)
 EXTRA_STATE = "broker_state"
@@ -66,7 +66,7 @@ def served_by(tenant_uuid: str) -> dict[str, orm.CalcJobNode]:
     return {node.label[len(prefix):]: node for node in query.all(flat=True)}
 
 
-def _fresh_view() -> None:
+def fresh_view() -> None:
     """End the storage session's transaction: a long-lived reader would otherwise keep seeing the
     database as it was (SQLite's snapshot), and never the daemon's processes finishing."""
     from aiida.manage import get_manager
@@ -90,7 +90,7 @@ def _taken_up(node: orm.CalcJobNode) -> orm.CalcJobNode:
     """
     deadline = time.monotonic() + TAKE_UP_TIMEOUT
     while time.monotonic() < deadline:
-        _fresh_view()
+        fresh_view()
         if node.process_state not in (None, ProcessState.CREATED):
             break
         time.sleep(0.1)
@@ -115,7 +115,7 @@ class AiidaTenant:
 
     def serve_pending(self) -> None:
         """One pass: carry on with the requests taken up before, then take up the new pending ones."""
-        _fresh_view()
+        fresh_view()
         serving = served_by(self.tenant_uuid)
         for request_uuid, node in serving.items():
             self.settle(request_uuid, node)

@@ -72,7 +72,15 @@ def _wait(condition, what: str, log, timeout: float = 180):
 
 def test_a_tenant_killed_while_serving_serves_the_request_exactly_once(
         sim_broker, simulator_code, aiida_profile, started_daemon_client, tmp_path):
-    from aiida_bigmap_al.broker_bridge.tenant import EXTRA_RESULT, EXTRA_STATE, served_by
+    from aiida_bigmap_al.broker_bridge.tenant import EXTRA_RESULT, EXTRA_STATE, fresh_view, served_by
+
+    def posted():
+        """The result, once the tenant has posted it and noted so on its process (read afresh:
+        the tenant is another program writing to the same database)."""
+        fresh_view()
+        node = served_by(tenant).get(request)
+        done = node is not None and node.base.extras.get(EXTRA_STATE, None) == "posted"
+        return alice.result_for_request(request) if done else None
 
     tenant = sim_broker.tenants["aiida"]
     alice = sim_broker.client("alice")
@@ -91,7 +99,7 @@ def test_a_tenant_killed_while_serving_serves_the_request_exactly_once(
 
     second = _tenant(sim_broker, simulator_code, aiida_profile, log)
     try:
-        result = _wait(lambda: alice.result_for_request(request), "the result", log)
+        result = _wait(posted, "the result", log)
     finally:
         second.terminate()
         second.wait(timeout=30)
