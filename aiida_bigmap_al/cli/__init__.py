@@ -12,5 +12,6 @@ from . import cmd_predict  # noqa: F401  (registers ``bigmap-al predict``)
 from . import cmd_broker  # noqa: F401  (registers ``bigmap-al broker``)
 from . import cmd_gitt  # noqa: F401  (registers ``bigmap-al gitt``)
 from . import cmd_reproduce  # noqa: F401  (registers ``bigmap-al reproduce``)
+from . import cmd_report  # noqa: F401  (registers ``bigmap-al report``)
 
 __all__ = ["main"]
