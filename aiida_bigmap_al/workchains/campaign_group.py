@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import random
 import time
 import typing as t
 
@@ -47,8 +48,13 @@ STATUS, MEASUREMENT = "status", "measurement"
 STALE_AFTER = 30.0
 #: Seconds a lane waits for the lock before it gives up (longer than STALE_AFTER, so a stale lock is broken first).
 WAIT_AT_MOST = 120.0
-#: Seconds between two attempts to take the lock.
-RETRY_EVERY = 0.02
+#: Seconds between two attempts to take the lock: the first wait, doubled after each failed
+#: attempt up to the last. Every attempt is a write to the database, so lanes that waited
+#: at a fixed short interval slowed the holder they were waiting for (on SQLite, one writer
+#: at a time) and burnt the CPU that the other lanes' fits needed.
+RETRY_FIRST, RETRY_AT_MOST = 0.01, 0.2
+#: Seconds between two checks whether a held lock is stale.
+CHECK_STALE_EVERY = 1.0
 
 
 class CampaignLockTimeout(RuntimeError):
@@ -131,16 +137,21 @@ def locked(group: orm.Group, holder: str, stale_after: float = STALE_AFTER, wait
 
 
 def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Group:
-    deadline = time.monotonic() + wait
+    start = time.monotonic()
+    pause, checked = RETRY_FIRST, start
     while True:
         try:
             return orm.Group(label=label, description=holder).store()
         except exceptions.IntegrityError:  # another worker holds it
             pass
-        _break_if_stale(label, stale_after)
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - checked >= CHECK_STALE_EVERY:
+            _break_if_stale(label, stale_after)
+            checked = now
+        if now - start > wait:
             raise CampaignLockTimeout(f"the lock {label!r} was held by others for more than {wait:g} s")
-        time.sleep(RETRY_EVERY)
+        time.sleep(pause * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
+        pause = min(2 * pause, RETRY_AT_MOST)
 
 
 def _break_if_stale(label: str, stale_after: float) -> None:

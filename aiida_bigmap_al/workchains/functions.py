@@ -11,6 +11,9 @@ to read. Fitting is deterministic, so ``suggest`` rebuilds the very same model f
 
 from __future__ import annotations
 
+import collections
+import json
+
 import numpy as np
 from aiida.engine import ExitCode, calcfunction
 from aiida.orm import ArrayData, Dict, Int
@@ -61,20 +64,45 @@ def initial_design(space: Dict, settings: Dict, candidates: ArrayData | None = N
     return {f"suggestion_{i}": _document(row, features) for i, row in enumerate(rows)}
 
 
+#: Fits this process made last, by their inputs: ``suggest`` rebuilds the model that ``fit_model``
+#: fitted a moment before in the same daemon worker, and fitting is deterministic, so the second
+#: fit is taken from here. A few entries suffice (one per lane a worker runs at once).
+_RECENT_FITS: collections.OrderedDict = collections.OrderedDict()
+_RECENT_FITS_SIZE = 8
+
+
 def fitted_model(space_, strategy_, seed, rows, noise=None):
     """The strategy's model fitted on dataset rows, with its X and y: how every step rebuilds a model.
 
     :param noise: ``{"replicate": x, "between_batch": y}`` (relative), or None: with it, each
         row's replicate noise (of the mean of its ``replicates``) is given to the fit as known
         noise, so that the model does not fit the data more closely than they were measured.
+
+    The same inputs give the same fit, so a fit this process made recently is reused (the model
+    is never changed in place: conditioning it returns a new one).
     """
+    key = json.dumps([space_.to_dict(), strategy_.model_dump(mode="json"), seed, rows, noise],
+                     sort_keys=True, default=str)
+    if key in _RECENT_FITS:
+        _RECENT_FITS.move_to_end(key)
+        return _RECENT_FITS[key]
+    _RECENT_FITS[key] = fitted = _fit(space_, strategy_, seed, rows, noise)
+    if len(_RECENT_FITS) > _RECENT_FITS_SIZE:
+        _RECENT_FITS.popitem(last=False)
+    return fitted
+
+
+def _fit(space_, strategy_, seed, rows, noise):
     features = FeatureMap.of(space_)
     X, y = features.rows_to_arrays(rows)
     noise_std = None
     if noise is not None:
         counts = [row.get("replicates") or 1 for row in rows]
         noise_std = MeasurementNoise(**noise).std(y, counts, batch=False)
-    return features.build(strategy_, seed).fit(X, y, noise_std), X, y
+    model = features.build(strategy_, seed).fit(X, y, noise_std)
+    X.setflags(write=False)  # shared by every reuse of this fit
+    y.setflags(write=False)
+    return model, X, y
 
 
 @calcfunction
