@@ -92,11 +92,11 @@ def populate(db: str, tmp_path: pathlib.Path) -> Accounts:
 
 
 class BrokerProcess:
-    """``bigmap-al broker serve`` on a free port of 127.0.0.1."""
+    """``bigmap-al broker serve`` on a free port of 127.0.0.1 (or on ``port``: a restart where clients expect it)."""
 
-    def __init__(self, db: str, log: pathlib.Path, *args: str, workers: int = 1):
+    def __init__(self, db: str, log: pathlib.Path, *args: str, workers: int = 1, port: int | None = None):
         self.db, self.log = db, log
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "BIGMAP_BROKER_SECRET": SECRET}
         with open(log, "ab") as out:
@@ -111,7 +111,7 @@ class BrokerProcess:
             try:
                 if requests.get(self.url + "/openapi.json", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a busy machine
                 pass
             time.sleep(0.2)
         raise AssertionError(f"broker did not start:\n{self.log.read_text()}")
