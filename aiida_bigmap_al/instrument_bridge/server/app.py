@@ -5,24 +5,31 @@ defined once, in :mod:`..protocol`, which both sides import; this docstring says
 endpoint answers. Below, REQUEST_FILE, RESULT_FILE and RAW_FILE stand for the protocol's file names.
 
 Start it with ``bigmap-al instrument serve RIG.yaml [--host 127.0.0.1] [--port N]``; it binds
-127.0.0.1 unless told otherwise. All bodies are JSON unless said otherwise; all timestamps are
-ISO 8601 UTC strings (``2025-01-31T12:00:00.000000+00:00``).
+127.0.0.1 unless told otherwise. With ``tls_certfile`` and ``tls_keyfile`` in the rig file it
+serves https (uvicorn); any other interface than loopback without TLS is refused unless
+``--insecure-http`` is given, because the token would cross the network in clear. All bodies are
+JSON unless said otherwise; all timestamps are ISO 8601 UTC strings
+(``2025-01-31T12:00:00.000000+00:00``). The OpenAPI schema is served at ``/openapi.json``.
 
 Authentication
 --------------
-Every endpoint except ``GET /health`` needs ``Authorization: Bearer <token>`` (the token from the
-rig configuration, ``token`` or the environment variable named by ``token_env``). A missing or
-wrong token gets **401** ``{"detail": "missing or invalid bearer token"}`` with
-``WWW-Authenticate: Bearer``.
+Every endpoint except ``GET /health`` (and ``/openapi.json``, ``/docs``, ``/redoc``) needs
+``Authorization: Bearer <token>`` (the token from the rig configuration, ``token`` or the
+environment variable named by ``token_env``). It is checked on the headers, before any of the body
+is read (:mod:`.gate`): a missing or wrong token gets **401** ``{"detail": "missing or invalid
+bearer token"}`` with ``WWW-Authenticate: Bearer`` and ``Connection: close``.
 
 Errors
 ------
 Every error answers ``{"detail": "<message naming the field or object>"}`` (a string, also for
 malformed bodies): **400** bad path or name, **401** token, **403** path escapes the workspace
 (symlink, resolves outside), **404** unknown job/workspace/file/device, **409** conflict with a
-job's state, **413** upload too large (``max_upload_bytes``), **422** request that does not validate
-(unknown method, unknown/missing parameter, value outside the rig's limits, infeasible on the
-rig's devices, malformed body).
+job's state, **413** body too large (``max_upload_bytes`` for an upload, 64 KiB for any other body;
+refused on ``Content-Length`` at once, a chunked body as soon as it passes the limit), **422**
+request that does not validate (unknown method, unknown/missing parameter, a value of the wrong
+type (``true`` or ``"1"`` for a number), outside the rig's limits or infeasible on the rig's
+devices, malformed body), **507** quota reached (``max_workspaces``, default 10000;
+``max_files_per_workspace``, default 100). The OpenAPI schema lists them per endpoint.
 
 Job
 ---
@@ -59,10 +66,10 @@ GET      ``/workspaces``                               -> 200 ``[{"workspace": "
                                                        older server), ``job_id`` the job submitted from
                                                        it (null: none was)
 POST     ``/workspaces``                               no body. -> 201 ``{"workspace": "<new name>",
-                                                       "created": true, "job_id": null}``
+                                                       "created": true, "job_id": null}``; 507 quota
 PUT      ``/workspaces/{workspace}``                   no body; name ``[A-Za-z0-9][A-Za-z0-9._-]{0,127}``.
                                                        -> 201 (created) or 200 (existed)
-                                                       ``{"workspace", "created", "job_id"}``
+                                                       ``{"workspace", "created", "job_id"}``; 507 quota
 GET      ``/workspaces/{workspace}``                   -> 200 ``{"workspace", "job_id": str|null,
                                                        "files": [file entry]}``
 DELETE   ``/workspaces/{workspace}``                   -> 204; 409 while its job is queued/running
@@ -72,7 +79,9 @@ PUT      ``/workspaces/{workspace}/files/{path}``      raw bytes (any content ty
                                                        file, creates sub-directories. -> 201 ``{"path",
                                                        "size"}``; 404 no workspace; 409 once a job was
                                                        submitted in the workspace (its files are then
-                                                       read-only); 413 too large
+                                                       read-only; checked again when the upload is
+                                                       complete, before it replaces the file); 413 too
+                                                       large; 507 file quota
 GET      ``/workspaces/{workspace}/files/{path}``      -> 200 raw bytes (``application/json`` for
                                                        ``.json``, ``application/x-hdf5`` for ``.h5``)
 DELETE   ``/workspaces/{workspace}/files/{path}``      -> 204; 409 once a job was submitted in the workspace
@@ -84,7 +93,8 @@ POST     ``/jobs``                                     either ``{"method": str, 
                                                        when the same request was already submitted in
                                                        that workspace (idempotent retry: not measured
                                                        twice); 409 a different job owns the workspace;
-                                                       404 no such workspace/file; 422 invalid request
+                                                       404 no such workspace/file; 422 invalid request;
+                                                       507 quota (no workspace given: a new one is made)
 GET      ``/jobs``                                     query ``state`` (optional). -> 200 ``[job]`` in
                                                        submission order
 GET      ``/jobs/{job_id}``                            -> 200 job; 404
@@ -115,77 +125,24 @@ Typical client (what the AiiDA side does)::
 
 from __future__ import annotations
 
-import secrets
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Depends, FastAPI
+from fastapi.security import HTTPBearer
 
 from .. import protocol as api
-from ..protocol import Job, JobState, JobSubmission
 from .config import RigConfig
-from .instrument import Conflict, Instrument, JobNotFound
-from .validation import RequestError
-from .workspace import PathRefused, WorkspaceNotFound
+from .errors import install_error_handlers, responses
+from .gate import Gate
+from .instrument import Instrument
+from .routes import add_emulator_routes, add_job_routes, add_workspace_routes
 
 __all__ = ["create_app"]
 
-_MEDIA_TYPES = {".json": "application/json", ".h5": "application/x-hdf5", ".hdf5": "application/x-hdf5"}
-
-
-class FaultBody(BaseModel):
-    """Body of ``POST /emulators/{device}/fault``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Literal["garbage", "silent", "none"]
-    command: str | None = None
-    count: int | None = Field(None, ge=1)
-
-
-def _error(status_code: int, message: str) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=status_code)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    """Map the server's exceptions to status codes, with ``detail`` always a readable string."""
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'] if p != 'body') or 'body'}: {error['msg'].removeprefix('Value error, ')}"
-            for error in jsonable_encoder(exc.errors())
-        )
-        return _error(422, f"invalid request: {problems}")
-
-    handlers = {
-        RequestError: lambda exc: _error(422, str(exc)),
-        PathRefused: lambda exc: _error(exc.status, str(exc)),
-        WorkspaceNotFound: lambda exc: _error(404, str(exc)),
-        JobNotFound: lambda exc: _error(404, str(exc)),
-        Conflict: lambda exc: _error(409, str(exc)),
-    }
-    for exc_type, make in handlers.items():
-        app.add_exception_handler(exc_type, lambda request, exc, make=make: make(exc))
-
-
-def _auth_dependency(token: str):
-    bearer = HTTPBearer(auto_error=False)
-
-    def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        """Constant-time comparison of the bearer token."""
-        if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token",
-                headers={"WWW-Authenticate": api.AUTH_SCHEME},
-            )
-
-    return require_token
+#: Documents the bearer token in the OpenAPI schema; the token itself is checked by :class:`.gate.Gate`,
+#: before the body is read (a dependency runs only after FastAPI has read and parsed the body).
+_BEARER = HTTPBearer(auto_error=False, description="the rig's token (`token` or `token_env` in the rig file)")
 
 
 def create_app(config: RigConfig, instrument: Instrument | None = None) -> FastAPI:
@@ -211,14 +168,15 @@ def create_app(config: RigConfig, instrument: Instrument | None = None) -> FastA
 
     app = FastAPI(title=f"bigmap-al instrument server: {config.instrument}", lifespan=lifespan)
     app.state.instrument = rig
-    _install_error_handlers(app)
-    auth = [Depends(_auth_dependency(token))]
+    app.add_middleware(Gate, token=token, max_upload_bytes=config.max_upload_bytes)
+    install_error_handlers(app)
+    auth = [Depends(_BEARER)]
 
     @app.get(api.HEALTH_PATH)
     def health() -> dict[str, str]:
         return {"status": "ok", "instrument": config.instrument}
 
-    @app.get(api.METHODS_PATH, dependencies=auth)
+    @app.get(api.METHODS_PATH, dependencies=auth, responses=responses())
     def methods() -> dict[str, Any]:
         return {
             name: {
@@ -230,120 +188,7 @@ def create_app(config: RigConfig, instrument: Instrument | None = None) -> FastA
             for name, method in config.methods.items()
         }
 
-    _add_workspace_routes(app, rig, config, auth)
-    _add_job_routes(app, rig, auth)
-    _add_emulator_routes(app, rig, auth)
+    add_workspace_routes(app, rig, auth)
+    add_job_routes(app, rig, auth)
+    add_emulator_routes(app, rig, auth)
     return app
-
-
-def _workspace_info(rig: Instrument, name: str, created: bool | None = None) -> dict[str, Any]:
-    job = rig.workspace_job(name)
-    info: dict[str, Any] = {"workspace": name, "job_id": job.id if job else None}
-    if created is not None:
-        info["created"] = created
-    return info
-
-
-def _add_workspace_routes(app: FastAPI, rig: Instrument, config: RigConfig, auth: list) -> None:
-    @app.get(api.WORKSPACES_PATH, dependencies=auth)
-    def list_workspaces() -> list[dict[str, Any]]:
-        jobs = {job.workspace: job.id for job in reversed(rig.jobs())}  # the first job of each workspace wins
-        return [{"workspace": name, "created_at": rig.workspaces.created_at(name), "job_id": jobs.get(name)}
-                for name in rig.workspaces.names()]
-
-    @app.post(api.WORKSPACES_PATH, dependencies=auth, status_code=201)
-    def new_workspace() -> dict[str, Any]:
-        name, created = rig.workspaces.create()
-        return _workspace_info(rig, name, created)
-
-    @app.put(api.WORKSPACE_PATH, dependencies=auth)
-    def put_workspace(workspace: str, response: Response) -> dict[str, Any]:
-        name, created = rig.workspaces.create(workspace)
-        response.status_code = 201 if created else 200
-        return _workspace_info(rig, name, created)
-
-    @app.get(api.WORKSPACE_PATH, dependencies=auth)
-    def get_workspace(workspace: str) -> dict[str, Any]:
-        files = rig.workspaces.list(workspace)
-        return {**_workspace_info(rig, workspace), "files": files}
-
-    @app.delete(api.WORKSPACE_PATH, dependencies=auth, status_code=204)
-    def delete_workspace(workspace: str) -> Response:
-        rig.workspaces.directory(workspace)
-        rig.check_workspace_removable(workspace)
-        rig.workspaces.delete(workspace)
-        return Response(status_code=204)
-
-    @app.get(api.FILES_PATH, dependencies=auth)
-    def list_files(workspace: str) -> list[dict[str, Any]]:
-        return rig.workspaces.list(workspace)
-
-    @app.put(api.FILE_PATH, dependencies=auth, status_code=201)
-    async def put_file(workspace: str, path: str, request: Request) -> dict[str, Any]:
-        rig.workspaces.resolve(workspace, path)  # refuse bad paths before reading the body
-        rig.check_files_writable(workspace)
-        data = await _read_limited(request, config.max_upload_bytes)
-        rig.workspaces.write(workspace, path, data)
-        return {"path": path, "size": len(data)}
-
-    @app.get(api.FILE_PATH, dependencies=auth)
-    def get_file(workspace: str, path: str) -> FileResponse:
-        file = rig.workspaces.file(workspace, path)
-        return FileResponse(file, media_type=_MEDIA_TYPES.get(file.suffix, "application/octet-stream"))
-
-    @app.delete(api.FILE_PATH, dependencies=auth, status_code=204)
-    def delete_file(workspace: str, path: str) -> Response:
-        file = rig.workspaces.file(workspace, path)
-        rig.check_files_writable(workspace)
-        file.unlink()
-        return Response(status_code=204)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) more than ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"upload of {declared} bytes exceeds the limit of {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"upload exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _add_job_routes(app: FastAPI, rig: Instrument, auth: list) -> None:
-    @app.post(api.JOBS_PATH, dependencies=auth, response_model=Job)
-    def submit(body: JobSubmission, response: Response) -> Job:
-        if body.request_file is not None:
-            job, created = rig.submit_file(body.workspace, body.request_file)  # type: ignore[arg-type]
-        else:
-            job, created = rig.submit(body.method, body.parameters or {}, body.workspace)  # type: ignore[arg-type]
-        response.status_code = 201 if created else 200
-        return job
-
-    @app.get(api.JOBS_PATH, dependencies=auth, response_model=list[Job])
-    def list_jobs(state: JobState | None = None) -> list[Job]:
-        return rig.jobs(state)
-
-    @app.get(api.JOB_PATH, dependencies=auth, response_model=Job)
-    def get_job(job_id: str) -> Job:
-        return rig.job(job_id)
-
-    @app.post(api.CANCEL_PATH, dependencies=auth, response_model=Job)
-    def cancel(job_id: str, response: Response) -> Job:
-        job = rig.cancel(job_id)
-        response.status_code = 200 if job.terminal else 202
-        return job
-
-
-def _add_emulator_routes(app: FastAPI, rig: Instrument, auth: list) -> None:
-    @app.post("/emulators/{device}/fault", dependencies=auth)
-    def fault(device: str, body: FaultBody) -> dict[str, Any]:
-        emulator = rig.emulators.get(device)
-        if emulator is None:
-            raise HTTPException(404, f"device {device!r} is not emulated on this server; emulated: {sorted(rig.emulators)}")
-        emulator.device.misbehave(None if body.mode == "none" else body.mode, body.command, body.count)
-        return {"device": device, **body.model_dump()}
-

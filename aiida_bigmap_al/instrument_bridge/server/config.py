@@ -12,8 +12,13 @@ Example (see ``examples/rigs/*.yaml`` for complete ones)::
     instrument: fzj-conductivity-rig          # name reported by /health and in every file
     token_env: BIGMAP_RIG_TOKEN               # or  token: <at least 16 characters>
     data_dir: ./rig-data                      # relative paths: relative to this file
-    host: 127.0.0.1
+    host: 127.0.0.1                           # any other interface needs TLS (or --insecure-http)
     port: 8765
+    # tls_certfile: rig-cert.pem              # serve https (both or neither; PEM files)
+    # tls_keyfile: rig-key.pem
+    # max_upload_bytes: 10485760              # largest file upload (default 10 MiB)
+    # max_workspaces: 10000                   # quotas on the disk a client can fill (defaults)
+    # max_files_per_workspace: 100
     devices:
       pump_pc:
         kind: syringe_pump                    # syringe_pump | thermostat | conductivity_cell
@@ -189,6 +194,10 @@ class RigConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_workspaces: int = Field(10_000, gt=0, description="workspaces on disk at most (507 past it)")
+    max_files_per_workspace: int = Field(100, gt=0, description="files in one workspace at most (507 past it)")
+    tls_certfile: pathlib.Path | None = Field(None, description="PEM certificate (chain) to serve https with")
+    tls_keyfile: pathlib.Path | None = Field(None, description="PEM private key of tls_certfile")
     devices: dict[str, DeviceSpec] = Field(min_length=1)
     methods: dict[str, MethodSpec] = Field(min_length=1)
     base_dir: pathlib.Path = Field(default_factory=pathlib.Path.cwd, exclude=True)
@@ -198,9 +207,26 @@ class RigConfig(_Strict):
         if (self.token is None) == (self.token_env is None):
             raise ValueError("give exactly one of 'token' and 'token_env'")
         self.data_dir = self.resolve_path(str(self.data_dir))
+        self._check_tls()
         for name, method in self.methods.items():
             _check_method(name, method, self.devices)
         return self
+
+    def _check_tls(self) -> None:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("give both 'tls_certfile' and 'tls_keyfile', or neither")
+        for field in ("tls_certfile", "tls_keyfile"):
+            value = getattr(self, field)
+            if value is not None:
+                path = self.resolve_path(str(value))
+                if not path.is_file():
+                    raise ValueError(f"{field}: no file {str(path)!r}")
+                setattr(self, field, path)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the server speaks https."""
+        return self.tls_certfile is not None
 
     def resolve_token(self) -> str:
         """The bearer token: ``token``, or the value of the environment variable ``token_env``."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import pathlib
 import threading
 import time
 from typing import IO, Any
@@ -61,7 +62,8 @@ class Instrument:
         self.drivers: dict[str, LineDriver] = {}
         self.emulators: dict[str, RunningEmulator] = {}
         self.store: JobStore | None = None
-        self.workspaces = Workspaces(config.data_dir / "workspaces")
+        self.workspaces = Workspaces(config.data_dir / "workspaces", max_workspaces=config.max_workspaces,
+                                     max_files=config.max_files_per_workspace)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._cancel: set[str] = set()
@@ -167,13 +169,18 @@ class Instrument:
         return job, True
 
     def submit_file(self, workspace: str, filename: str = REQUEST_FILE) -> tuple[Job, bool]:
-        """Submit the :class:`~..protocol.MeasurementRequest` stored in a workspace file."""
-        path = self.workspaces.file(workspace, filename)
-        try:
-            request = MeasurementRequest.model_validate_json(path.read_bytes())
-        except ValidationError as exc:
-            raise RequestError(f"{filename}: {_request_file_problem(exc)}") from None
-        return self.submit(request.method, request.parameters, workspace)
+        """Submit the :class:`~..protocol.MeasurementRequest` stored in a workspace file.
+
+        The file is read under the job table's lock, so an upload that replaces it cannot land
+        between the reading and the job's creation (see :meth:`commit_upload`).
+        """
+        with self._require_store().lock:
+            path = self.workspaces.file(workspace, filename)
+            try:
+                request = MeasurementRequest.model_validate_json(path.read_bytes())
+            except ValidationError as exc:
+                raise RequestError(f"{filename}: {_request_file_problem(exc)}") from None
+            return self.submit(request.method, request.parameters, workspace)
 
     def job(self, job_id: str) -> Job:
         job = self._require_store().get(job_id)
@@ -223,6 +230,18 @@ class Instrument:
         if job is not None:
             raise Conflict(f"the files of workspace {workspace!r} are read-only: it belongs to job {job.id}, "
                            f"which is {job.state.value}")
+
+    def commit_upload(self, workspace: str, relpath: str, partial: pathlib.Path) -> None:
+        """Put a completely received upload in place, if the workspace's files are still writable.
+
+        Checked now, not when the upload started: an upload that began before a job was
+        submitted from the workspace and ends after the job is done must not replace the job's
+        files (a forged ``result.json`` would become a stored measurement). The check and the
+        rename happen under the job table's lock, which a submission also holds.
+        """
+        with self._require_store().lock:
+            self.check_files_writable(workspace)
+            self.workspaces.commit(workspace, relpath, partial)
 
     def check_workspace_removable(self, workspace: str) -> None:
         """A workspace can be deleted unless its job is still queued or running."""

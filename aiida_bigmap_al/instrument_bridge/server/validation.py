@@ -5,7 +5,9 @@ A request is ``{"method": <name>, "parameters": {...}}``. It is accepted only if
 1. the method exists on this rig;
 2. the parameters are exactly the method's declared parameters (unknown names are refused,
    missing ones take their default or are refused), of the right type and within the rig's
-   limits (``min``/``max`` in the configuration);
+   limits (``min``/``max`` in the configuration). Types are strict: a number is a JSON number
+   (``true`` is no 1.0, ``"0.5"`` no 0.5) and an integer a JSON integer, because a value the
+   client did not mean must not become a measurement;
 3. every step's parameters, after substituting ``$name`` by the request's values, validate
    against the step's action (e.g. ``r`` in [0, 1]);
 4. every action finds the request feasible on this rig's devices (e.g. the pumps' stocks can mix
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
 from .actions import ACTIONS, Action, Devices
 from .config import MethodSpec, RigConfig, StepSpec, format_validation_error
@@ -51,7 +53,7 @@ def _parameter_model(name: str, method_json: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for pname, spec in method.parameters.items():
         default = ... if spec.default is None else spec.default
-        kind = int if spec.type == "integer" else float
+        kind = Annotated[int if spec.type == "integer" else float, Strict()]  # no bool, no string
         fields[pname] = (kind, Field(default, ge=spec.min, le=spec.max, description=spec.description))
     return create_model(f"{name}_parameters", __config__=ConfigDict(extra="forbid", allow_inf_nan=False), **fields)
 
@@ -102,11 +104,16 @@ def validate_request(
     config: RigConfig, drivers: dict[str, LineDriver], method_name: str, parameters: dict[str, Any]
 ) -> tuple[dict[str, Any], list[ResolvedStep]]:
     """The validated parameters (defaults filled in) and the resolved steps of a request."""
+    if not isinstance(method_name, str):
+        raise RequestError(f"method: expected a method name (a string), got {type(method_name).__name__}")
     method = config.methods.get(method_name)
     if method is None:
         raise RequestError(f"method: unknown method {method_name!r}; this rig offers {sorted(config.methods)}")
     if not isinstance(parameters, dict):
         raise RequestError(f"parameters: expected an object, got {type(parameters).__name__}")
+    names = [name for name in parameters if not isinstance(name, str)]
+    if names:
+        raise RequestError(f"parameters: a parameter name is a string, got {type(names[0]).__name__} {names[0]!r}")
     try:
         validated = parameter_model(method_name, method).model_validate(parameters).model_dump()
     except ValidationError as exc:

@@ -15,19 +15,30 @@ every workspace (no client can overwrite it) and under a name that is no workspa
 starts with a dot). Linux keeps no creation time a program can read, and a directory's
 modification time changes with every file added. A workspace made otherwise (by hand, or by a
 server older than this record) has no creation time.
+
+Quotas bound what clients can leave on the lab PC's disk: at most ``max_workspaces`` workspaces
+and ``max_files`` files per workspace (the rig file's ``max_workspaces`` and
+``max_files_per_workspace``); past them :class:`QuotaExceeded` (HTTP 507) says which and what to do.
+
+A file is written to a hidden ``.partial`` file beside its target and renamed over it only when
+complete (:meth:`Workspaces.upload`, :meth:`Workspaces.commit`), so nobody ever reads half a
+file, and the caller can check, at the moment of the rename, that the file may still be written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
 import shutil
+import threading
 import uuid
+from collections.abc import Iterator
 
 from .jobs import utc_now
 
-__all__ = ["NAME_PATTERN", "PathRefused", "WorkspaceNotFound", "Workspaces"]
+__all__ = ["NAME_PATTERN", "PathRefused", "QuotaExceeded", "WorkspaceNotFound", "Workspaces"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -47,10 +58,16 @@ class WorkspaceNotFound(LookupError):
     """No workspace (or no file in it) of that name."""
 
 
-class Workspaces:
-    """The workspaces under ``root``."""
+class QuotaExceeded(RuntimeError):
+    """Creating this workspace or file would pass a quota of the rig file (HTTP 507)."""
 
-    def __init__(self, root: str | pathlib.Path):
+
+class Workspaces:
+    """The workspaces under ``root``, at most ``max_workspaces`` of them, of at most ``max_files`` files each."""
+
+    def __init__(self, root: str | pathlib.Path, max_workspaces: int = 10_000, max_files: int = 100):
+        self.max_workspaces, self.max_files = max_workspaces, max_files
+        self._quota_lock = threading.Lock()  # a count and the creation it allows are one step
         self.root = pathlib.Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve()
@@ -68,8 +85,12 @@ class Workspaces:
         path = self.root / name
         if path.is_symlink():
             raise PathRefused(f"workspace {name!r} is a symbolic link", status=403)
-        created = not path.exists()
-        path.mkdir(exist_ok=True)
+        with self._quota_lock:
+            created = not path.exists()
+            if created and len(self.names()) >= self.max_workspaces:
+                raise QuotaExceeded(f"workspace quota reached: {self.max_workspaces} workspaces (max_workspaces in "
+                                    f"the rig file); delete finished workspaces first")
+            path.mkdir(exist_ok=True)
         if created:
             (self._created / name).write_text(utc_now())
         return name, created
@@ -128,14 +149,32 @@ class Workspaces:
 
     def write(self, name: str, relpath: str, data: bytes) -> pathlib.Path:
         """Write a file (creating sub-directories), atomically, replacing any existing file."""
+        with self.upload(name, relpath) as partial:
+            partial.write_bytes(data)
+            return self.commit(name, relpath, partial)
+
+    @contextlib.contextmanager
+    def upload(self, name: str, relpath: str) -> Iterator[pathlib.Path]:
+        """A hidden temporary path beside ``relpath`` to write the new file to; removed unless committed."""
         path = self.resolve(name, relpath)
         if path.is_dir():
             raise PathRefused(f"{relpath!r} is a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.resolve(name, relpath)  # the new directories are ours, but check again all the same
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        try:
+            yield partial
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def commit(self, name: str, relpath: str, partial: pathlib.Path) -> pathlib.Path:
+        """Rename a complete ``partial`` file over ``relpath`` (the file quota is checked here)."""
+        path = self.resolve(name, relpath)
+        with self._quota_lock:
+            if not path.is_file() and len(self.list(name)) >= self.max_files:
+                raise QuotaExceeded(f"file quota reached: workspace {name!r} holds {self.max_files} files "
+                                    f"(max_files_per_workspace in the rig file)")
+            os.replace(partial, path)
         return path
 
     def file(self, name: str, relpath: str) -> pathlib.Path:
