@@ -17,7 +17,8 @@ instrument server. The wire protocol is the bridge's (:mod:`~aiida_bigmap_al.ins
 * ``kill_job``: the request is retracted.
 
 Configuration: the computer's *hostname* is the broker's URL; its property ``bigmap_broker``
-(``computer.set_property``, see :func:`configure`) names the account (``user``, ``password_file``),
+(``computer.set_property``, see :func:`configure`) names the account (``user``, ``password_file`` or
+``password_env``),
 the asking tenant (``tenant_uuid``) and the ``quantity`` asked for.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import pathlib
 import typing as t
 
@@ -37,17 +39,34 @@ from ..broker.schemas import JOB_STATE, RequestStatus
 from ..instrument_bridge.protocol import REQUEST_FILE, RESULT_FILE, JobResult, JobState, MeasurementRequest
 from ..instrument_bridge.scheduler import EXIT_REQUEST_REJECTED, InstrumentJobResource, job_info
 
-__all__ = ["PLUGIN", "PROPERTY", "BrokerScheduler", "configure"]
+__all__ = ["PLUGIN", "PROPERTY", "BrokerScheduler", "configure", "read_password"]
 
 PLUGIN = "bigmap.broker"
 PROPERTY = "bigmap_broker"
 
 
-def configure(computer: orm.Computer, user: str, password_file: str, tenant_uuid: str,
-              quantity: str = "conductivity") -> None:
-    """Say which account and tenant the computer's jobs ask the broker (at its hostname) as."""
-    computer.set_property(PROPERTY, {"user": user, "password_file": str(password_file), "tenant_uuid": tenant_uuid,
-                                     "quantity": quantity})
+def configure(computer: orm.Computer, user: str, password_file: str | None, tenant_uuid: str,
+              quantity: str = "conductivity", *, password_env: str | None = None) -> None:
+    """Say which account and tenant the computer's jobs ask the broker (at its hostname) as.
+
+    The password's source is a file (``password_file``) or an environment variable of the daemon
+    (``password_env``), never the password itself: the computer is stored with the provenance.
+    """
+    if bool(password_file) == bool(password_env):
+        raise ValueError("give exactly one source of the broker password: password_file or password_env")
+    source = {"password_file": str(password_file)} if password_file else {"password_env": password_env}
+    computer.set_property(PROPERTY, {"user": user, **source, "tenant_uuid": tenant_uuid, "quantity": quantity})
+
+
+def read_password(settings: dict[str, str]) -> str:
+    """The password from the source ``settings`` name (``password_env`` or ``password_file``)."""
+    if settings.get("password_env"):
+        try:
+            return os.environ[settings["password_env"]]
+        except KeyError:
+            raise SchedulerError(f"the broker password variable {settings['password_env']} is not set in the "
+                                 f"environment of this process (the daemon's)") from None
+    return pathlib.Path(settings["password_file"]).read_text().strip()
 
 
 @functools.lru_cache(maxsize=8)
@@ -63,8 +82,7 @@ def _settings(url: str) -> dict[str, str]:
 @functools.lru_cache(maxsize=8)
 def _client(url: str) -> BrokerClient:
     settings = _settings(url)
-    password = pathlib.Path(settings["password_file"]).read_text().strip()
-    return BrokerClient(url, settings["user"], password)
+    return BrokerClient(url, settings["user"], read_password(settings))
 
 
 class BrokerScheduler(Scheduler):

@@ -281,3 +281,72 @@ def trace(uuid, url, user, password_stdin):
             click.echo(f"{key.replace('_', ' '):<13} {describe(asked[key]) or '-'}")
     if found["answered_by_uuid"]:
         click.echo(f"answered by {describe(found['answered_by']) or found['answered_by_uuid'] + ' (not in this profile)'}")
+
+
+def _store_password(name: str) -> str:
+    """The password from standard input, kept in a file only its owner reads (the daemon reads it there)."""
+    from ..broker_bridge.register import password_file_for
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise click.UsageError("--password-stdin: standard input has no password on its first line")
+    path = password_file_for(name)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(password + "\n")
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    return str(path)
+
+
+@broker.command("register")
+@click.argument("name")
+@click.option("--url", required=True, help="The broker's base URL, e.g. http://127.0.0.1:8000.")
+@click.option("--user", required=True, help="The broker account the experiments ask as.")
+@click.option("--tenant", required=True, help="The asking tenant: its uuid, or its name (looked up at the broker).")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
+              help="File holding the password (robust for the daemon, whatever its environment).")
+@click.option("--password-env", metavar="VAR", help="Environment variable holding the password (in the daemon's "
+                                                    "environment).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input and keep it in a file of mode 600 beside the AiiDA "
+                   "configuration.")
+@click.option("--quantity", default="conductivity", show_default=True, help="The quantity the experiments ask for.")
+@click.option("--workdir", type=click.Path(file_okay=False),
+              help="Local directory of the jobs' files.  [default: bigmap-broker/work/NAME beside the AiiDA "
+                   "configuration]")
+@click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+              help="Seconds between AiiDA's polls of a request's status.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Log in and look the tenant up after registering (the broker may be down: not an error "
+                   "when --tenant is a uuid).")
+def register(name, url, user, tenant, password_file, password_env, password_stdin, quantity, workdir, poll_interval,
+             check):
+    """Make the broker at --url usable by campaigns, as the AiiDA computer NAME.
+
+    \b
+    Creates, in the active AiiDA profile (see `bigmap-al setup`):
+      * the computer NAME: hostname URL, transport core.local, scheduler bigmap.broker, with the
+        account, the password's source (never the password itself) and the asking tenant;
+      * the code NAME-experiment@NAME, running bigmap.experiment (ExperimentCalcJob): give it
+        to a campaign as methods.experiment.code or as one of its lanes.
+    Safe to run again: what exists is reported; a new account, password source, tenant or poll
+    interval is applied.
+    """
+    from .. import profile
+
+    if sum(map(bool, (password_file, password_env, password_stdin))) != 1:
+        raise click.UsageError("give exactly one of --password-file, --password-env, --password-stdin")
+    try:
+        profile.load()
+        from ..broker_bridge.register import register as register_broker
+
+        if password_stdin:
+            password_file = _store_password(name)
+        registration = register_broker(name, url, user, tenant, password_file=password_file,
+                                       password_env=password_env, quantity=quantity, workdir=workdir,
+                                       poll_interval=poll_interval, check=check)
+    except (RuntimeError, ValueError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    for step in registration.steps:
+        click.echo(str(step))
