@@ -90,6 +90,7 @@ def test_report_over_two_temperatures(two_temperatures, tmp_path):
     # all measurements, one best-so-far per temperature, the surface; no timing (nothing on instruments)
     assert len(images(html)) == 4
     assert all(base64.b64decode(data)[:8] == PNG_MAGIC for data in images(html))
+    assert "5 measured and 0 failed of a budget of 5 measurements, in 3 iterations." in html
     assert "No time analysis: campaign" in html and "ran no experiments" in html
     assert "&#34;ucb&#34;" in html and "methods.replay.table" in html  # the strategy, in parts
 
@@ -101,6 +102,7 @@ def test_report_shows_failures_takes_a_uuid_and_writes_beside_by_default(with_fa
     assert result.exit_code == 0, result.output
     html = (tmp_path / f"report-{node.uuid}.html").read_text()
     assert html.count('class="failed"') == 1 and "exit 300: no row of table" in html
+    assert "3 measured and 1 failed of a budget of 3 measurements, in 2 iterations." in html
     assert "at each temperature" not in html  # one temperature and two variables: the plain surface
     assert not {uuid for uuid in uuids_a_reader_needs(node) if uuid not in html}
     assert len(images(html)) == 2

@@ -51,6 +51,7 @@ def campaign_report(node) -> dict:
     model, model_doc = _last_model(node, record, space)
     return {
         "record": record,
+        "counts": _counts(record, node.inputs.budget.value),
         "configuration": _configuration(node),
         "best_so_far": best_per_temperature_curves(record),
         "images": {"best_so_far": _best_so_far_images(record)},
@@ -66,6 +67,15 @@ def write_report(node, path) -> str:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(html)
     return html
+
+
+def _counts(record, budget) -> dict:
+    """How much of the budget went where: measured, failed, given as initial data."""
+    suggestions = [s for it in record["iterations"] for s in it["suggestions"]]
+    return {"budget": budget, "iterations": len(record["iterations"]),
+            "measured": sum(s["status"] == "measured" for s in suggestions),
+            "failed": sum(s["status"] == "failed" for s in suggestions),
+            "initial": sum(not row.get("iteration") for row in record["dataset"])}
 
 
 def _configuration(node) -> dict:
