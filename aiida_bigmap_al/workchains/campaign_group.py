@@ -26,6 +26,7 @@ process times do.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import logging
@@ -35,6 +36,7 @@ import typing as t
 
 from aiida import orm
 from aiida.common import exceptions, timezone
+from plumpy import greenback_bridge
 
 from ..ledger import Entry, Status, point_of_row, point_of_suggestion
 
@@ -150,8 +152,18 @@ def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Gr
             checked = now
         if now - start > wait:
             raise CampaignLockTimeout(f"the lock {label!r} was held by others for more than {wait:g} s")
-        time.sleep(pause * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
+        _pause(pause * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
         pause = min(2 * pause, RETRY_AT_MOST)
+
+
+def _pause(seconds: float) -> None:
+    """Wait without holding up the daemon worker: inside a process step (which aiida-core runs
+    in a greenback portal) the worker's event loop goes on with its other processes, e.g. the
+    calculation of another lane that has files to upload; elsewhere, a plain sleep."""
+    if greenback_bridge.has_portal():
+        greenback_bridge.sync_await(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)
 
 
 def _break_if_stale(label: str, stale_after: float) -> None:

@@ -1,10 +1,12 @@
 """The campaign ledger stored in a group: statuses as extras, and the campaign-wide lock of a claim."""
 
+import asyncio
 import time
 import uuid
 
 import pytest
 from aiida import orm
+from plumpy import greenback_bridge
 
 from aiida_bigmap_al.ledger import Status, budget_left
 from aiida_bigmap_al.workchains import campaign_group
@@ -71,3 +73,30 @@ def test_a_holder_whose_lock_was_broken_meanwhile_releases_nothing_and_says_so(a
         orm.Group(label=f"{group.label}/lock", description="the next lane").store()
     assert lock_exists(group)  # the next holder's lock is left alone
     assert "was broken as stale while held" in caplog.text
+
+
+def test_a_lane_waiting_for_the_lock_leaves_its_daemon_worker_free(aiida_profile):
+    # A process step runs in a greenback portal on the worker's event loop; a lane that waited
+    # with a plain sleep held up every other process of that worker (another lane's calculation
+    # waiting to upload, say) for as long as it waited.
+    group = campaign_group.create_group(str(uuid.uuid4()))
+    orm.Group(label=f"{group.label}/lock", description="a lane on another worker").store()
+    ticks = []
+
+    def wait_for_the_lock():
+        with pytest.raises(campaign_group.CampaignLockTimeout):
+            with campaign_group.locked(group, holder="lane b", wait=0.5):
+                pass
+
+    async def worker():
+        async def another_process():
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+
+        other = asyncio.create_task(another_process())
+        await greenback_bridge.run_with_portal(wait_for_the_lock)
+        other.cancel()
+
+    asyncio.run(worker())
+    assert len(ticks) > 10  # with a blocking sleep: 1, before the wait began
