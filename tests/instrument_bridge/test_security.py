@@ -179,10 +179,10 @@ def test_an_upload_finished_after_the_job_cannot_replace_its_result(server, clie
 
 
 @pytest.mark.parametrize("parameters, field", [
-    ({"r": True}, "parameters.r: Input should be a valid number"),
-    ({"r": "0.25"}, "parameters.r: Input should be a valid number"),
-    ({"replicates": True}, "parameters.replicates: Input should be a valid integer"),
-    ({"replicates": 2.0}, "parameters.replicates: Input should be a valid integer"),
+    ({"r": True}, "parameters.r: expected a number, got bool True"),
+    ({"r": "0.25"}, "parameters.r: expected a number, got str '0.25'"),
+    ({"replicates": True}, "parameters.replicates: expected a number, got bool True"),
+    ({"replicates": 2.5}, "parameters.replicates: Input should be a valid integer, got a number with a fractional part"),
     ({"r": [0.25]}, "parameters.r: Input should be a valid number"),
     ({"r": {"value": 0.25}}, "parameters.r: Input should be a valid number"),
 ])

@@ -22,14 +22,16 @@ bearer token"}`` with ``WWW-Authenticate: Bearer`` and ``Connection: close``.
 Errors
 ------
 Every error answers ``{"detail": "<message naming the field or object>"}`` (a string, also for
-malformed bodies): **400** bad path or name, **401** token, **403** path escapes the workspace
-(symlink, resolves outside), **404** unknown job/workspace/file/device, **409** conflict with a
-job's state, **413** body too large (``max_upload_bytes`` for an upload, 64 KiB for any other body;
-refused on ``Content-Length`` at once, a chunked body as soon as it passes the limit), **422**
-request that does not validate (unknown method, unknown/missing parameter, a value of the wrong
-type (``true`` or ``"1"`` for a number), outside the rig's limits or infeasible on the rig's
-devices, malformed body), **507** quota reached (``max_workspaces``, default 10000;
-``max_files_per_workspace``, default 100). The OpenAPI schema lists them per endpoint.
+malformed bodies): **400** bad path or name (or a body that cannot be decoded), **401** token,
+**403** path escapes the workspace (symlink, resolves outside), **404** unknown
+job/workspace/file/device, **409** conflict with a job's state, **413** body too large
+(``max_upload_bytes`` for an upload, 64 KiB for any other body; refused on ``Content-Length`` at
+once, a chunked body as soon as it passes the limit), **422** request that does not validate
+(unknown method, unknown/missing parameter, a value of the wrong type (``true`` or ``"1"`` for a
+number), outside the rig's limits or infeasible on the rig's devices, malformed body), **507**
+quota reached (``max_workspaces``, default 10000; ``max_files_per_workspace``, default 100). The
+OpenAPI schema lists them per endpoint, and describes this rig's methods in the body of
+``POST /jobs`` (:mod:`.openapi`); a 405 lists every method of the path in ``Allow``.
 
 Job
 ---
@@ -136,6 +138,7 @@ from .config import RigConfig
 from .errors import install_error_handlers, responses
 from .gate import Gate
 from .instrument import Instrument
+from .openapi import install_openapi
 from .routes import add_emulator_routes, add_job_routes, add_workspace_routes
 
 __all__ = ["create_app"]
@@ -191,4 +194,5 @@ def create_app(config: RigConfig, instrument: Instrument | None = None) -> FastA
     add_workspace_routes(app, rig, auth)
     add_job_routes(app, rig, auth)
     add_emulator_routes(app, rig, auth)
+    install_openapi(app, config)
     return app

@@ -15,6 +15,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from .instrument import Conflict, JobNotFound
 from .validation import RequestError
@@ -31,7 +33,7 @@ class ErrorDetail(BaseModel):
 
 #: What each error status means on this server.
 ERRORS: dict[int, str] = {
-    400: "bad workspace name or file path",
+    400: "bad workspace name or file path, or a body that cannot be decoded",
     401: "missing or invalid bearer token (checked before the body is read)",
     403: "the path leaves the workspace (symbolic link, resolves outside)",
     404: "no such workspace, file, job or emulated device",
@@ -63,6 +65,18 @@ def install_error_handlers(app: FastAPI) -> None:
             for error in jsonable_encoder(exc.errors())
         )
         return _error(422, f"invalid request: {problems}")
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        """FastAPI's own answer, but a 405 lists in ``Allow`` every method of the path, not one route's."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            methods = set()
+            for route in app.router.routes:
+                if route.matches(request.scope)[0] is not Match.NONE:
+                    methods |= getattr(route, "methods", None) or set()
+            headers["Allow"] = ", ".join(sorted(methods))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     handlers = {
         RequestError: lambda exc: _error(422, str(exc)),

@@ -140,7 +140,7 @@ def add_job_routes(app: FastAPI, rig: Instrument, auth: list) -> None:
 
 
 def add_emulator_routes(app: FastAPI, rig: Instrument, auth: list) -> None:
-    @app.post("/emulators/{device}/fault", dependencies=auth, responses=responses(404, 422))
+    @app.post("/emulators/{device}/fault", dependencies=auth, responses=responses(400, 404, 422))
     def fault(device: str, body: FaultBody) -> dict[str, Any]:
         emulator = rig.emulators.get(device)
         if emulator is None:

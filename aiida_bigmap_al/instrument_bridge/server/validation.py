@@ -5,9 +5,9 @@ A request is ``{"method": <name>, "parameters": {...}}``. It is accepted only if
 1. the method exists on this rig;
 2. the parameters are exactly the method's declared parameters (unknown names are refused,
    missing ones take their default or are refused), of the right type and within the rig's
-   limits (``min``/``max`` in the configuration). Types are strict: a number is a JSON number
-   (``true`` is no 1.0, ``"0.5"`` no 0.5) and an integer a JSON integer, because a value the
-   client did not mean must not become a measurement;
+   limits (``min``/``max`` in the configuration). A number must be a JSON number (``true`` is
+   no 1.0, ``"0.5"`` no 0.5) and an integer a number without fraction (``2`` or ``2.0``, as JSON
+   Schema has it), because a value the client did not mean must not become a measurement;
 3. every step's parameters, after substituting ``$name`` by the request's values, validate
    against the step's action (e.g. ``r`` in [0, 1]);
 4. every action finds the request feasible on this rig's devices (e.g. the pumps' stocks can mix
@@ -24,7 +24,7 @@ import functools
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from .actions import ACTIONS, Action, Devices
 from .config import MethodSpec, RigConfig, StepSpec, format_validation_error
@@ -53,9 +53,16 @@ def _parameter_model(name: str, method_json: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for pname, spec in method.parameters.items():
         default = ... if spec.default is None else spec.default
-        kind = Annotated[int if spec.type == "integer" else float, Strict()]  # no bool, no string
+        kind = Annotated[int if spec.type == "integer" else float, BeforeValidator(_json_number)]
         fields[pname] = (kind, Field(default, ge=spec.min, le=spec.max, description=spec.description))
     return create_model(f"{name}_parameters", __config__=ConfigDict(extra="forbid", allow_inf_nan=False), **fields)
+
+
+def _json_number(value: Any) -> Any:
+    """Refuse what Python (and pydantic's lax mode) would take for a number but JSON does not: booleans, strings."""
+    if isinstance(value, (bool, str, bytes)):
+        raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def parameter_model(name: str, method: MethodSpec) -> type[BaseModel]:
