@@ -6,6 +6,7 @@ import re
 
 import pytest
 import yaml
+from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 from click.testing import CliRunner
 
@@ -46,6 +47,13 @@ def with_failure(aiida_profile, fzj_csv):
     return run(replay_campaign(fzj_csv, budget=3))
 
 
+@pytest.fixture(scope="module")
+def two_temperature_page(two_temperatures, tmp_path_factory):
+    """The report of ``two_temperatures``, written once by the command: (path, html)."""
+    folder = tmp_path_factory.mktemp("report")
+    return folder / f"report-{two_temperatures.pk}.html", write(two_temperatures, folder)
+
+
 def invoke(*args):
     return CliRunner().invoke(main, ["report", *map(str, args)], catch_exceptions=False)
 
@@ -63,7 +71,7 @@ def uuids_a_reader_needs(node):
     from aiida_bigmap_al.export import campaign_record
 
     record = campaign_record(node)
-    return {node.uuid, node.outputs.dataset.uuid, node.outputs.model.uuid,
+    return {node.uuid, *(link.node.uuid for link in node.base.links.get_outgoing(link_type=LinkType.RETURN).all()),
             *(m["uuid"] for m in record["models"]), *(m["training_data"] for m in record["models"]),
             *(s["uuid"] for it in record["iterations"] for s in it["suggestions"]),
             *(row["measurement"] for row in record["dataset"])}
@@ -73,9 +81,8 @@ def images(html):
     return re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
 
 
-def test_report_over_two_temperatures(two_temperatures, tmp_path):
-    node = two_temperatures
-    html = write(node, tmp_path)
+def test_report_over_two_temperatures(two_temperatures, two_temperature_page):
+    node, (_, html) = two_temperatures, two_temperature_page
     best = node.outputs.best
     assert f"Best: {best['value']:.3f} mS/cm" in html
     for row in best["per_temperature"]:  # the best at each temperature, in the table
@@ -124,18 +131,17 @@ def test_a_bad_pk_or_a_node_that_is_no_campaign_is_a_clear_error(with_failure, t
     other = invoke(data, "--out", out)
     assert other.exit_code == 1 and f"node {data} is a Dict, not an ActiveLearningWorkChain" in other.output
     fit = next(c for c in with_failure.called_descendants if c.process_label == "fit_model")
-    assert f"is a fit_model, not" in invoke(fit.pk, "--out", out).output
+    assert "is a fit_model, not" in invoke(fit.pk, "--out", out).output
     assert not out.exists()
     assert invoke("twelve").exit_code == 2
 
 
 @pytest.mark.browser
-def test_the_page_renders_with_its_images_in_chromium(two_temperatures, tmp_path):
+def test_the_page_renders_with_its_images_in_chromium(two_temperatures, two_temperature_page):
     _require_browser()
     from playwright.sync_api import sync_playwright
 
-    html = write(two_temperatures, tmp_path)
-    path = tmp_path / f"report-{two_temperatures.pk}.html"
+    path, html = two_temperature_page
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -159,19 +165,24 @@ def test_the_page_renders_with_its_images_in_chromium(two_temperatures, tmp_path
 
 
 @pytest.mark.slow
-def test_report_of_a_campaign_on_an_instrument_times_its_actions(instrument, server, tmp_path):  # noqa: F811
-    """Three measurements on the emulated conductivity rig over the bridge: the time section is there."""
+def test_report_of_a_lanes_campaign_on_two_instruments_times_its_actions(instrument, server, tmp_path):  # noqa: F811
+    """Four measurements in two lanes on the emulated conductivity rig (registered twice, as two
+    instruments, over the bridge): the time section, its instruments and the lanes' last model."""
     from aiida import orm
 
+    rigs = {"a": instrument(server.url).code, "b": instrument(server.url).code}
     node = run({
         "space": orm.Dict(fzj_space(temperatures=[298.15]).to_dict()),
         "strategy": orm.Dict(STRATEGIES["gp-ucb"].model_dump(mode="json")),
-        "budget": orm.Int(3), "n_initial": orm.Int(2), "n_candidates": orm.Int(64), "seed": orm.Int(1),
-        "methods": {"experiment": {"code": instrument(server.url).code}},
+        "budget": orm.Int(4), "n_candidates": orm.Int(64), "seed": orm.Int(1),
+        "methods": {"instruments": rigs},
     })
     html = write(node, tmp_path)
+    assert "lanes (one lane per instrument) mode" in html
     assert "No time analysis" not in html and 'id="action-table"' in html
     assert "measure_conductivity" in html and "(between actions)" in html
-    code = node.inputs.methods.experiment.code
-    assert code.uuid in html and code.computer.label in html
+    for code in rigs.values():
+        assert code.uuid in html and f"<td>{code.computer.label}</td>" in html
+    assert not {uuid for uuid in uuids_a_reader_needs(node) if uuid not in html}
+    assert "The campaign fitted no model" not in html
     assert len(images(html)) == 3  # best so far, surface, timing
