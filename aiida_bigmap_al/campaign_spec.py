@@ -7,37 +7,51 @@ by their AiiDA labels::
     strategy: gp-ucb                # a name of `bigmap-al benchmark --list`, or a full strategy
     objective: per_temperature      # over several temperatures: the best at each (default),
                                     # or `global`: the highest value over all
-    budget: 8                       # measurements in total, initial data included
-    batch_size: 2
+    budget: 8                       # measurements in total, initial data included (1..1000)
+    batch_size: 2                   # measured in parallel per iteration (1..64)
+    # n_candidates: 4096            # Sobol candidates per temperature (1..16384)
     # initial_data: measured.csv    # start from these measurements (FZJ format; the rows at
     #                               # the campaign's temperatures, replicates averaged)
     methods:
-      simulation: {code: bigmap-sim@localhost, model: flores2022}
+      simulation: {code: bigmap-sim@localhost, model: flores2022}   # or landesfeind2019
       # experiment: {code: rig1-experiment@rig1}
       # instruments: {rig1: rig1-experiment@rig1, rig2: rig2-experiment@rig2}
       # replay: {data: ../shared/data/fzj_conductivity/HTE_dataset_PC_EMC_EC_LiPF6.csv}
+
+What can be checked without a profile is checked here (temperatures above 0 K, the names, the
+sizes against :mod:`.campaign_limits`); the workchain checks the rest when the campaign is
+launched (each code's plugin, the temperatures inside the range of the code that measures).
 """
 
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .campaign_limits import SIZE_LIMITS
 from .learning import STRATEGIES, Strategy
+from .simulator import MODELS
 
 __all__ = ["CampaignSpec", "load_spec"]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _size(name: str, default: int | None = None) -> Any:
+    """A size field within its limits (:data:`.campaign_limits.SIZE_LIMITS`)."""
+    low, high = SIZE_LIMITS[name]
+    return Field(... if default is None else default, ge=low, le=high)
 
 
 class CodeMethod(_Spec):
     code: str = Field(description="AiiDA code label, e.g. bigmap-sim@localhost")
-    model: str | None = None
+    model: Literal[tuple(sorted(MODELS))] | None = Field(  # type: ignore[valid-type]
+        None, description="The simulator's conductivity model")
 
 
 class ReplayMethod(_Spec):
@@ -49,21 +63,21 @@ class Methods(_Spec):
     experiment: CodeMethod | None = None
     replay: ReplayMethod | None = None
     instruments: dict[str, str] = Field(default_factory=dict)
-    policy: str = "round_robin"
+    policy: Literal["round_robin", "first"] = "round_robin"
 
 
 class CampaignSpec(_Spec):
     """What ``ActiveLearningWorkChain`` needs, in the words of a YAML file."""
 
-    temperatures: list[float] = Field(min_length=1)
+    temperatures: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, description="K, above 0")
     strategy: Strategy
     objective: Literal["per_temperature", "global"] | None = Field(
         None, description="Over several temperatures, the best at each (per_temperature, the "
                           "strategy's default) or the highest value over all (global)")
-    budget: PositiveInt
-    batch_size: PositiveInt = 1
-    n_initial: PositiveInt = 1
-    n_candidates: PositiveInt = 4096
+    budget: int = _size("budget")
+    batch_size: int = _size("batch_size", 1)
+    n_initial: int = _size("n_initial", 1)
+    n_candidates: int = _size("n_candidates", 4096)
     seed: int = 0
     stop_at: float | None = None
     initial_data: pathlib.Path | None = Field(
@@ -133,15 +147,20 @@ class CampaignSpec(_Spec):
 
 
 def load_spec(path) -> CampaignSpec:
-    """Read and validate a campaign file; errors name the file and the field."""
+    """Read and validate a campaign file; one-line errors name the file (once) and the field."""
     path = pathlib.Path(path)
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a text (YAML) file: {error.reason} at byte {error.start}") from None
     except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML: {error}") from None
+        raise ValueError(f"{path}{_yaml_where(error)}: not valid YAML: {_yaml_problem(error)}") from None
     if not isinstance(document, dict):
         raise ValueError(f"{path}: a campaign file is a mapping of fields, got {type(document).__name__}")
-    spec = CampaignSpec.model_validate(document)
+    try:
+        spec = CampaignSpec.model_validate(document)
+    except ValidationError as error:
+        raise ValueError(f"{path}: {_one_line(error)}") from None
     # Data paths are relative to the campaign file, like a rig file's.
     replay = spec.methods.replay
     if replay is not None and not replay.data.is_absolute():
@@ -149,3 +168,19 @@ def load_spec(path) -> CampaignSpec:
     if spec.initial_data is not None and not spec.initial_data.is_absolute():
         spec.initial_data = path.parent / spec.initial_data
     return spec
+
+
+def _yaml_where(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    return " ".join(part for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part) \
+        or str(error).splitlines()[0]
+
+
+def _one_line(error: ValidationError) -> str:
+    """Pydantic's errors as ``field: problem; ...`` (its own text spans several lines with URLs)."""
+    return "; ".join(f"{'.'.join(map(str, item['loc'])) or '(file)'}: {item['msg']}"
+                     for item in error.errors(include_url=False))

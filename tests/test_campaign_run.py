@@ -2,6 +2,7 @@
 
 import pathlib
 import re
+import shutil
 
 import pytest
 from aiida import orm
@@ -94,16 +95,18 @@ def test_every_example_campaign_file_is_valid(example):
     assert load_spec(example).budget >= 1
 
 
-def test_a_campaign_that_fails_makes_the_command_fail(aiida_profile, tmp_path, simulator_code):  # noqa: F811
-    """Every simulation at 400 K is outside the simulator's range: the campaign fails."""
+def test_a_campaign_that_fails_makes_the_command_fail(aiida_profile, tmp_path, aiida_code_installed):
+    """A simulator that always fails (``false``): every measurement fails, and so does the campaign."""
+    broken = aiida_code_installed(label="broken-sim", filepath_executable=shutil.which("false"),
+                                  default_calc_job_plugin="bigmap.simulation")
     spec = write(tmp_path, f"""
-temperatures: [400.0]
+temperatures: [298.15]
 strategy: gp-exploit
 budget: 2
 n_initial: 2
 n_candidates: 16
 methods:
-  simulation: {{code: {simulator_code.full_label}}}
+  simulation: {{code: {broken.full_label}}}
 """)
     result = CliRunner().invoke(main, ["campaign", "run", str(spec)])
     assert result.exit_code == 1, result.output

@@ -3,7 +3,6 @@
 import pathlib
 
 import click
-import pydantic
 
 from .cmd_campaign import campaign
 
@@ -24,11 +23,12 @@ def run(spec_path, submit):
     """
     from .. import profile
     from ..campaign_spec import load_spec
+    from ..datasets import DataFormatError
 
     try:
         spec = load_spec(spec_path)
-    except (ValueError, pydantic.ValidationError) as error:
-        raise click.ClickException(f"{spec_path}: {error}") from None
+    except ValueError as error:  # names the file (and line and column) itself
+        raise click.ClickException(str(error)) from None
     profile.load()
     from aiida.common.exceptions import NotExistent
     from aiida.engine import run_get_node, submit as submit_process
@@ -37,8 +37,13 @@ def run(spec_path, submit):
 
     try:
         inputs = spec.inputs()
+        refusal = ActiveLearningWorkChain.refusal(inputs)  # before anything runs or is stored
+    except DataFormatError as error:  # the data file's own error: it names that file, not SPEC.yaml
+        raise click.ClickException(str(error)) from None
     except (NotExistent, OSError, ValueError) as error:
         raise click.ClickException(f"{spec_path}: {error}") from None
+    if refusal:
+        raise click.ClickException(f"{spec_path}: {refusal}")
     if submit:
         node = submit_process(ActiveLearningWorkChain, **inputs)
         click.echo(f"submitted; follow it with `verdi process report {node.pk}`")

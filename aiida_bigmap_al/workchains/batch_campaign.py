@@ -12,6 +12,8 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import append_, if_, while_
 
+from .. import campaign_limits as limits
+from ..simulator import get_model
 from . import functions, records
 from .campaign import CampaignWorkChain
 from .handlers import ProcessHandlerReport, process_handler
@@ -69,23 +71,38 @@ class BatchCampaignWorkChain(CampaignWorkChain):
             ),
         )
 
-    def check_configuration(self):
-        super().check_configuration()
+    @classmethod
+    def check_inputs(cls, inputs):
+        super().check_inputs(inputs)
         for name in ("batch_size", "n_initial"):
-            if self.inputs[name].value < 1:
-                raise ValueError(f"`{name}` must be at least 1, got {self.inputs[name].value}")
-        if self.inputs.n_initial.value > self.inputs.budget.value:
-            raise ValueError(f"`n_initial` ({self.inputs.n_initial.value}) exceeds the `budget` "
-                             f"({self.inputs.budget.value}): the start alone would overspend it")
-        if self.inputs.methods.policy.value not in POLICIES:
-            raise ValueError(f"unknown policy {self.inputs.methods.policy.value!r}; use one of {POLICIES}")
+            limits.check_size(name, inputs[name].value)
+        if inputs["n_initial"].value > inputs["budget"].value:
+            raise ValueError(f"`n_initial` ({inputs['n_initial'].value}) exceeds the `budget` "
+                             f"({inputs['budget'].value}): the start alone would overspend it")
+        if inputs["methods"]["policy"].value not in POLICIES:
+            raise ValueError(f"unknown policy {inputs['methods']['policy'].value!r}; use one of {POLICIES}")
+        if "model" in inputs["methods"].get("simulation", {}):
+            get_model(inputs["methods"]["simulation"]["model"].value)  # names the known models
 
-    def has_measurement_method(self) -> bool:
-        return bool(self._methods()) or super().has_measurement_method()
+    @classmethod
+    def measuring_codes(cls, inputs):
+        """The simulation's and the experiment's code, each checked to run its method's plugin."""
+        codes = super().measuring_codes(inputs)
+        for name, plugin in (("simulation", limits.SIMULATION_PLUGIN), ("experiment", limits.EXPERIMENT_PLUGIN)):
+            method = inputs["methods"].get(name, {})
+            if "code" in method:
+                limits.check_code_plugin(f"methods.{name}.code", method["code"], {plugin})
+                model = method["model"].value if "model" in method else None
+                codes.append((f"methods.{name}", method["code"], model))
+        return codes
+
+    @classmethod
+    def has_measurement_method(cls, inputs) -> bool:
+        return bool(cls._methods(inputs)) or super().has_measurement_method(inputs)
 
     def prepare(self):
         super().prepare()
-        self.ctx.methods = self._methods()
+        self.ctx.methods = self._methods(self.inputs)
         self.ctx.iteration = 0
         self.ctx.launched = 0
         self.ctx.failed_suggestions = []
@@ -167,8 +184,9 @@ class BatchCampaignWorkChain(CampaignWorkChain):
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _methods(self):
-        return [name for name, required in METHODS.items() if required in self.inputs.methods.get(name, {})]
+    @staticmethod
+    def _methods(inputs):
+        return [name for name, required in METHODS.items() if required in inputs["methods"].get(name, {})]
 
     def _pick_method(self):
         if self.inputs.methods.policy.value == "first":

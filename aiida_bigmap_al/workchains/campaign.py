@@ -14,6 +14,7 @@ import pydantic
 from aiida import orm
 from aiida.engine import WorkChain
 
+from .. import campaign_limits as limits
 from ..feature_map import FeatureMap
 from ..learning import Strategy
 from ..space import SearchSpace
@@ -21,6 +22,11 @@ from . import functions, records
 from .handlers import MeasurementHandlers
 
 __all__ = ["CampaignWorkChain"]
+
+
+def _copy_dicts(value):
+    """The nested dicts of process inputs copied (``pre_process`` changes them), the nodes not."""
+    return {key: _copy_dicts(item) for key, item in value.items()} if isinstance(value, dict) else value
 
 
 class CampaignWorkChain(MeasurementHandlers, WorkChain):
@@ -43,6 +49,7 @@ class CampaignWorkChain(MeasurementHandlers, WorkChain):
         spec.input("stop_at", valid_type=orm.Float, required=False,
                    help="Stop once a measured value reaches this figure of merit.")
         spec.input_namespace("methods", help="How suggestions are measured.")
+        spec.inputs.validator = cls.validate_inputs
 
         spec.output("best", valid_type=orm.Dict, help="The best measured formulation and its value.")
         spec.output("dataset", valid_type=orm.Dict, help="All measurements of the campaign.")
@@ -55,15 +62,12 @@ class CampaignWorkChain(MeasurementHandlers, WorkChain):
         spec.exit_code(310, "ERROR_NO_VALID_CANDIDATES", message="No valid candidates: {reason}")
 
     def setup(self):
-        """Validate the configuration and start from the initial data (or an empty dataset)."""
+        """Start from the initial data (or an empty dataset); the inputs were validated at launch."""
         try:
             self.ctx.space = SearchSpace.from_dict(self.inputs.space.get_dict())
-            Strategy.model_validate(self.inputs.strategy.get_dict())
-            FeatureMap.of(self.ctx.space)  # the model's inputs: a temperature condition is needed
-            self.check_configuration()
-        except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
+        except (pydantic.ValidationError, ValueError) as error:  # a process launched before validation
             return self.exit_codes.ERROR_INVALID_CONFIGURATION.format(reason=records.one_line(error))
-        if not self.has_measurement_method():
+        if not self.has_measurement_method(self.inputs):
             return self.exit_codes.ERROR_NO_MEASUREMENT_METHOD.format(methods=self.METHODS_HINT)
         if "candidates" in self.inputs:
             reason = self._invalid_pool()
@@ -78,19 +82,54 @@ class CampaignWorkChain(MeasurementHandlers, WorkChain):
     #: The inputs that configure a measurement method, for the exit message of a campaign without one.
     METHODS_HINT = "a measurement method"
 
-    def check_configuration(self):
-        """Raise ``ValueError`` naming what is wrong; a mode extends it (calling ``super()``)."""
-        if self.inputs.budget.value < 1:
-            raise ValueError(f"`budget` must be at least 1, got {self.inputs.budget.value}")
-        if self.inputs.n_candidates.value < 1:
-            raise ValueError(f"`n_candidates` must be at least 1, got {self.inputs.n_candidates.value}")
-        if "initial_data" in self.inputs:
-            rows = self.inputs.initial_data.get("rows")
+    @classmethod
+    def validate_inputs(cls, inputs, _=None) -> str | None:
+        """The spec's input validator: refuse a campaign that cannot work before anything runs
+        (a builder, ``run`` or ``submit`` alike), naming the field and what it may be."""
+        try:
+            cls.check_inputs(inputs)
+        except (pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
+            return records.one_line(error)
+        return None
+
+    @classmethod
+    def refusal(cls, inputs: dict) -> str | None:
+        """Why the process would refuse ``inputs`` at launch (every port's and :meth:`validate_inputs`'s
+        checks, as ``run`` and ``submit`` make them), or None: for a command to say it in one line."""
+        namespace = cls.spec().inputs
+        error = namespace.validate(namespace.pre_process(_copy_dicts(inputs)))
+        return None if error is None else error.message
+
+    @classmethod
+    def check_inputs(cls, inputs) -> None:
+        """Raise ``ValueError`` naming what is wrong; a mode extends it (calling ``super()``).
+
+        The limits are :mod:`aiida_bigmap_al.campaign_limits`'s: sizes, temperatures above 0 K
+        and inside the range of every code that measures them.
+        """
+        space = SearchSpace.from_dict(inputs["space"].get_dict())
+        Strategy.model_validate(inputs["strategy"].get_dict())
+        temperatures = FeatureMap.of(space).temperatures  # the model's inputs: a temperature condition is needed
+        for name in ("budget", "n_candidates"):
+            limits.check_size(name, inputs[name].value)
+        limits.check_temperatures(temperatures)
+        if not cls.has_measurement_method(inputs):
+            raise ValueError(f"no measurement method is configured: give {cls.METHODS_HINT}")
+        for field, code, model in cls.measuring_codes(inputs):
+            limits.check_temperatures(temperatures, limits.measuring_range(field, code, model))
+        if "initial_data" in inputs:
+            rows = inputs["initial_data"].get("rows")
             if not isinstance(rows, list):
                 raise ValueError("`initial_data` needs a list of `rows` (see `workchains.records`)")
-            records.check_rows(rows, self.ctx.space)
+            records.check_rows(rows, space)
 
-    def has_measurement_method(self) -> bool:
+    @classmethod
+    def measuring_codes(cls, inputs) -> list:
+        """``(field, code, model)`` of every code that measures; a mode knows its own (and asks ``super()``)."""
+        return []
+
+    @classmethod
+    def has_measurement_method(cls, inputs) -> bool:
         """Whether the inputs say how to measure; a mode knows its own methods (and asks ``super()``)."""
         return False
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import append_, if_
 
+from .. import campaign_limits as limits
 from ..ledger import Status
 from . import campaign_group, functions, lane, records
 from .campaign import CampaignWorkChain
@@ -47,8 +48,19 @@ class LanesCampaignWorkChain(CampaignWorkChain):
             cls.gather_lanes,
         )
 
-    def has_measurement_method(self) -> bool:
-        return bool(self.inputs.methods.get("instruments")) or super().has_measurement_method()
+    @classmethod
+    def has_measurement_method(cls, inputs) -> bool:
+        return bool(inputs["methods"].get("instruments")) or super().has_measurement_method(inputs)
+
+    @classmethod
+    def measuring_codes(cls, inputs):
+        """Each instrument's code: a simulator's or an instrument's (lanes take either)."""
+        codes = super().measuring_codes(inputs)
+        for name, code in sorted(inputs["methods"].get("instruments", {}).items()):
+            field = f"methods.instruments.{name}"
+            limits.check_code_plugin(field, code, {limits.SIMULATION_PLUGIN, limits.EXPERIMENT_PLUGIN})
+            codes.append((field, code, None))
+        return codes
 
     def open_ledger(self):
         """The campaign's group, in which the lanes claim and record their points."""

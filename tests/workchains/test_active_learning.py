@@ -1,5 +1,7 @@
 """ActiveLearningWorkChain end to end on replayed FZJ data: decisions, provenance, failures."""
 
+import re
+
 import numpy as np
 import pytest
 from aiida import orm
@@ -81,12 +83,11 @@ def test_provenance_chain_dataset_model_suggestion_measurement_dataset(aiida_pro
     assert node.outputs.dataset.uuid in {chain[-1].uuid for chain in chains}
 
 
-def test_invalid_configuration_fails_with_its_exit_code(aiida_profile, pool):
+def test_invalid_configuration_is_refused_at_launch(aiida_profile, pool):
     bad = inputs(pool, strategy="gp-exploit")
     bad["strategy"] = orm.Dict({"surrogate": {"name": "svm"}, "acquisition": {"name": "ucb"}})
-    _, node = run_get_node(ActiveLearningWorkChain, **bad)
-    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
-    assert "unknown surrogate 'svm'" in node.exit_message
+    with pytest.raises(ValueError, match="unknown surrogate 'svm'"):
+        run_get_node(ActiveLearningWorkChain, **bad)
 
 
 def replay_table_without(pool, missing):
@@ -141,17 +142,15 @@ def test_a_campaign_starts_from_initial_data_within_its_budget(aiida_profile, po
     ({"version": 0}, "`initial_data` needs a list of `rows`"),
     ({"version": 0, "rows": [{"r": 0.5, "c": 1.0, "temperature": 298.15}]}, "'value'"),
 ])
-def test_bad_initial_data_fails_with_the_invalid_configuration_exit_code(aiida_profile, pool, document, message):
-    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=orm.Dict(document)))
-    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
-    assert message in node.exit_message
+def test_bad_initial_data_is_refused_at_launch(aiida_profile, pool, document, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=orm.Dict(document)))
 
 
 def test_initial_data_at_another_temperature_is_refused_naming_the_row(aiida_profile, pool):
     start = initial_rows(pool, [0, 1], temperature=T - 20)
-    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=start))
-    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
-    assert "dataset row 0 is at 273.15 K" in node.exit_message
+    with pytest.raises(ValueError, match="dataset row 0 is at 273.15 K"):
+        run_get_node(ActiveLearningWorkChain, **inputs(pool, initial_data=start))
 
 
 def test_replay_reads_the_suggestion_by_variable_name_not_key_order(aiida_profile, pool):
@@ -169,13 +168,12 @@ def test_replay_reads_the_suggestion_by_variable_name_not_key_order(aiida_profil
 
 
 def test_a_start_larger_than_the_budget_is_refused(aiida_profile, pool):
-    _, node = run_get_node(ActiveLearningWorkChain, **inputs(pool, budget=2, n_initial=orm.Int(4)))
-    assert node.exit_status == ActiveLearningWorkChain.exit_codes.ERROR_INVALID_CONFIGURATION.status
-    assert "`n_initial` (4) exceeds the `budget` (2)" in node.exit_message
+    with pytest.raises(ValueError, match=re.escape("`n_initial` (4) exceeds the `budget` (2)")):
+        run_get_node(ActiveLearningWorkChain, **inputs(pool, budget=2, n_initial=orm.Int(4)))
 
 
 def test_the_batch_campaign_names_its_own_measurement_methods_only(aiida_profile, pool):
     assert "instruments" not in BatchCampaignWorkChain.spec().inputs["methods"]
-    _, node = run_get_node(BatchCampaignWorkChain, **{**inputs(pool), "methods": {}})
-    assert node.exit_status == BatchCampaignWorkChain.exit_codes.ERROR_NO_MEASUREMENT_METHOD.status == 301
-    assert "`methods.replay.table`" in node.exit_message and "instruments" not in node.exit_message
+    with pytest.raises(ValueError, match="no measurement method") as refusal:
+        run_get_node(BatchCampaignWorkChain, **{**inputs(pool), "methods": {}})
+    assert "`methods.replay.table`" in str(refusal.value) and "instruments" not in str(refusal.value)
