@@ -18,16 +18,21 @@ def instrument():
 @click.option("--port", type=int, default=None, help="Port to listen on (default: the config's port).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(config, host, port, log_level):
-    """Serve the rig described by the YAML file CONFIG over HTTP (FastAPI + uvicorn).
+@click.option("--insecure-http", is_flag=True,
+              help="Allow plain http on an interface other than loopback (the token then crosses the network "
+                   "in clear). Without it, such a --host needs tls_certfile and tls_keyfile in CONFIG.")
+def serve(config, host, port, log_level, insecure_http):
+    """Serve the rig described by the YAML file CONFIG over HTTP or HTTPS (FastAPI + uvicorn).
 
     Starts the configured device emulators (if any), opens every device, and runs the queued jobs
-    one at a time. Stop it with Ctrl-C; a job running at that moment ends failed.
+    one at a time. Stop it with Ctrl-C; a job running at that moment ends failed. With
+    tls_certfile and tls_keyfile in CONFIG it serves https.
     """
     import logging
 
     import uvicorn
 
+    from ..instrument_bridge.protocol import is_loopback
     from ..instrument_bridge.server.app import create_app
     from ..instrument_bridge.server.config import ConfigError, load_config
     from ..instrument_bridge.server.drivers import DeviceError
@@ -39,16 +44,22 @@ def serve(config, host, port, log_level):
         rig.resolve_token()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    host = host or rig.host
+    port = rig.port if port is None else port
+    if not rig.tls and not insecure_http and not is_loopback(host):
+        raise click.ClickException(
+            f"refusing to serve plain http on {host}: the token would cross the network in clear; set tls_certfile "
+            f"and tls_keyfile in {config}, or give --insecure-http")
     instrument = Instrument(rig)
     try:
         instrument.start()  # before binding the port: a dead device is reported here, by name
     except (DeviceError, DataDirInUse, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot start instrument {rig.instrument!r}: {exc}") from None
-    host = host or rig.host
-    port = rig.port if port is None else port
-    click.echo(f"instrument {rig.instrument!r}: serving on http://{host}:{port} (data in {rig.data_dir})")
+    scheme = "https" if rig.tls else "http"
+    click.echo(f"instrument {rig.instrument!r}: serving on {scheme}://{host}:{port} (data in {rig.data_dir})")
+    tls = {"ssl_certfile": str(rig.tls_certfile), "ssl_keyfile": str(rig.tls_keyfile)} if rig.tls else {}
     try:
-        uvicorn.run(create_app(rig, instrument), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(rig, instrument), host=host, port=port, log_level=log_level, **tls)
     finally:
         instrument.stop()
 
@@ -65,7 +76,12 @@ def serve(config, host, port, log_level):
               help="Seconds between polls of the instrument's job queue.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Try the connection after registering (the server may be off; that is not an error).")
-def register(name, url, token_env, token_file, poll_interval, check):
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False),
+              help="PEM file of the certificate(s) verifying an https:// URL, e.g. the rig's self-signed "
+                   "certificate (default: the system's trusted authorities).")
+@click.option("--insecure-http", is_flag=True,
+              help="Allow an http:// URL of another host than this one (the token then crosses the network in clear).")
+def register(name, url, token_env, token_file, poll_interval, check, ca_bundle, insecure_http):
     """Make the instrument server at URL usable by campaigns, as the AiiDA computer NAME.
 
     \b
@@ -75,6 +91,8 @@ def register(name, url, token_env, token_file, poll_interval, check):
       * the code NAME-experiment@NAME, running bigmap.experiment (ExperimentCalcJob): give it
         to a campaign as methods.experiment.code or methods.instruments.<name>.
     Safe to run again: what exists is reported; a new token source or poll interval is applied.
+    URL is https://HOST:PORT for a server with TLS (see --ca-bundle); plain http:// is accepted
+    for this machine's loopback only, unless --insecure-http is given.
     """
     from .. import profile
 
@@ -87,7 +105,8 @@ def register(name, url, token_env, token_file, poll_interval, check):
         from ..instrument_bridge.register import register as register_instrument
 
         registration = register_instrument(name, url, token_env=token_env, token_file=token_file,
-                                           poll_interval=poll_interval, check=check)
+                                           poll_interval=poll_interval, check=check, ca_bundle=ca_bundle,
+                                           insecure_http=insecure_http)
     except (RuntimeError, ValueError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     for step in registration.steps:

@@ -160,11 +160,15 @@ def check_file_path(path: str) -> str:
 class InstrumentClient:
     """One instrument server, reached with one ``requests`` session and a bearer token."""
 
-    def __init__(self, url: str, token: str, timeout: float = 30.0):
+    def __init__(self, url: str, token: str, timeout: float = 30.0, ca_bundle: str | os.PathLike | None = None):
+        """``ca_bundle``: a PEM file of the certificate(s) to trust for an ``https://`` server (a rig's own,
+        self-signed one); without it the system's trusted authorities verify the server."""
         self.url = check_url(url)
         self.timeout = (_CONNECT_TIMEOUT, float(timeout))
         self._session = requests.Session()
         self._session.headers[api.AUTH_HEADER] = f"{api.AUTH_SCHEME} {token}"
+        # given with every request: a Session's own ``verify`` loses to REQUESTS_CA_BUNDLE in the environment
+        self._verify: str | bool = str(pathlib.Path(ca_bundle).expanduser()) if ca_bundle else True
 
     def __repr__(self) -> str:
         return f"InstrumentClient({self.url!r})"
@@ -183,7 +187,8 @@ class InstrumentClient:
     def _request(self, method: str, path: str, what: str, **kwargs: t.Any) -> requests.Response:
         """Send one request; return the response if it succeeded, else raise the matching error."""
         try:
-            response = self._session.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
+            response = self._session.request(method, f"{self.url}{path}", timeout=self.timeout, verify=self._verify,
+                                             **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:
             raise InstrumentUnreachable(
                 f"{what}: the instrument server at {self.url} is not reachable ({_reason(error)})") from None
@@ -282,6 +287,10 @@ def _reason(error: requests.RequestException) -> str:
     """The operating system's words for a connection failure (urllib3 wraps them in three layers)."""
     if isinstance(error, requests.Timeout):
         return f"no answer in time: {error}"
+    if isinstance(error, requests.exceptions.SSLError):
+        match = re.search(r"\[SSL[^\]]*\] ([^(']+)", str(error))
+        return (f"TLS: {match.group(1).strip() if match else error}; give the CA bundle that signed the server's "
+                f"certificate (bigmap-al instrument register --ca-bundle)")
     match = re.search(r"\[Errno -?\d+\] [^\"'()]+", str(error))
     return match.group(0).strip() if match else str(error)
 

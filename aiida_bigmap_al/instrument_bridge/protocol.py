@@ -27,6 +27,7 @@ see ``GET /methods``), and the AiiDA side makes the FINALES ``Measurement`` from
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 import urllib.parse
 import uuid
@@ -61,6 +62,7 @@ __all__ = [
     "StepRecord",
     "StepStatus",
     "api_path",
+    "is_loopback",
     "iso_from_unix",
     "utc_now",
 ]
@@ -90,6 +92,24 @@ FILE_PATH = "/workspaces/{workspace}/files/{path:path}"
 JOBS_PATH = "/jobs"
 JOB_PATH = "/jobs/{job_id}"
 CANCEL_PATH = "/jobs/{job_id}/cancel"
+
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 maybe in brackets) is this machine's loopback.
+
+    Only there may the bearer token travel over plain http: the server refuses to bind any other
+    interface without TLS, and registration refuses an ``http://`` URL of another host (both
+    unless told ``--insecure-http``).
+    """
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 _PLACEHOLDER = re.compile(r"\{(\w+)(:path)?\}")
 

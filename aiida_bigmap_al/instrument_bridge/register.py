@@ -9,6 +9,11 @@
 * the code ``rig1-experiment@rig1`` running ``bigmap.experiment`` (``ExperimentCalcJob``), the
   code a campaign takes as ``methods.experiment.code`` or ``methods.instruments.<name>``.
 
+An ``https://`` server is verified with ``ca_bundle`` (a PEM file, e.g. the rig's self-signed
+certificate), or else with the system's trusted authorities. An ``http://`` URL of a host other
+than this machine's loopback is refused unless ``insecure_http=True``: the token would cross the
+network in clear.
+
 It is idempotent: what exists and matches is reported and left alone; a different token source
 or poll interval is updated; a computer of that name that is not this instrument (another URL
 or plugin) is an error, because stored computers carry the provenance of the jobs that ran on
@@ -25,10 +30,11 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import typing as t
+import urllib.parse
 
 from ..profile import SetupStep
 from .client import InstrumentError, check_url
-from .protocol import RAW_FILE, REQUEST_FILE, RESULT_FILE
+from .protocol import RAW_FILE, REQUEST_FILE, RESULT_FILE, is_loopback
 
 if t.TYPE_CHECKING:
     from aiida.orm import Computer, InstalledCode
@@ -71,6 +77,8 @@ def register(
     safe_interval: float = 0.5,
     timeout: float = 30.0,
     check: bool = True,
+    ca_bundle: str | pathlib.Path | None = None,
+    insecure_http: bool = False,
 ) -> Registration:
     """Create (or check) the computer and code of instrument ``name`` served at ``url`` in the loaded profile.
 
@@ -78,8 +86,9 @@ def register(
     environment) or ``token_env``. ``safe_interval`` is the transport's cool-down between
     connections (s), ``timeout`` its HTTP read timeout (s). ``check=False`` skips the connection test.
     """
-    url = check_url(url)
+    url = _checked_url(url, ca_bundle, insecure_http)
     auth = _auth_params(token_env, token_file, safe_interval, timeout)
+    auth["ca_bundle"] = _checked_ca_bundle(ca_bundle)
     if poll_interval <= 0:
         raise ValueError(f"poll_interval must be > 0 s, got {poll_interval}")
     computer, action = _ensure_computer(name, url)
@@ -90,6 +99,27 @@ def register(
     if check:
         steps.append(check_connection(computer))
     return Registration(computer, code, steps)
+
+
+def _checked_url(url: str, ca_bundle: str | pathlib.Path | None, insecure_http: bool) -> str:
+    url = check_url(url)
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "http" and not insecure_http and not is_loopback(parsed.hostname or ""):
+        raise ValueError(f"refusing the plain http URL {url}: the token would cross the network in clear; serve the "
+                         f"instrument with TLS and register its https:// URL (with --ca-bundle for its own "
+                         f"certificate), or give --insecure-http")
+    if parsed.scheme == "http" and ca_bundle:
+        raise ValueError(f"a CA bundle verifies https servers only; {url} is http")
+    return url
+
+
+def _checked_ca_bundle(ca_bundle: str | pathlib.Path | None) -> str:
+    if not ca_bundle:
+        return ""
+    path = pathlib.Path(ca_bundle).expanduser().absolute()
+    if not path.is_file():
+        raise FileNotFoundError(f"CA bundle {str(path)!r} does not exist")
+    return str(path)
 
 
 def _auth_params(token_env: str | None, token_file: str | pathlib.Path | None, safe_interval: float,

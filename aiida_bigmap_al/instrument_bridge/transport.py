@@ -34,8 +34,9 @@ Configuration (``verdi computer configure bigmap.instrument`` or ``bigmap-al ins
 The computer's *hostname* is the server's base URL (``http://127.0.0.1:8765``). The
 authentication parameters say where the bearer token comes from: ``token_file`` (a file holding
 it; preferred for the daemon) or else ``token_env`` (an environment variable of the process that
-opens the transport, i.e. of the daemon workers); ``timeout`` is the HTTP read timeout in seconds.
-The token is read when the transport opens and never printed.
+opens the transport, i.e. of the daemon workers); ``timeout`` is the HTTP read timeout in seconds;
+``ca_bundle`` a PEM file of the certificate(s) that verify an ``https://`` server (empty: the
+system's trusted authorities). The token is read when the transport opens and never printed.
 
 Failures
 --------
@@ -127,8 +128,9 @@ class InstrumentTokenError(InstrumentAuthError, PauseInterruption):
 class _TransportClient(InstrumentClient):
     """The transport's HTTP client: a refused token, at any request, becomes :class:`InstrumentTokenError`."""
 
-    def __init__(self, url: str, token: str, timeout: float, refused: t.Callable[[InstrumentError], Exception]):
-        super().__init__(url, token, timeout)
+    def __init__(self, url: str, token: str, timeout: float, refused: t.Callable[[InstrumentError], Exception],
+                 ca_bundle: str | None = None):
+        super().__init__(url, token, timeout, ca_bundle=ca_bundle)
         self._refused = refused
 
     def _request(self, method: str, path: str, what: str, **kwargs: t.Any):
@@ -242,6 +244,13 @@ class InstrumentTransport(BlockingTransport):
             "default": 30.0,
             "non_interactive_default": True,
         }),
+        ("ca_bundle", {
+            "type": str,
+            "prompt": "CA bundle verifying an https server (empty: the system's)",
+            "help": "PEM file of the certificate(s) to trust for an https:// instrument server, e.g. its self-signed one.",
+            "default": "",
+            "non_interactive_default": True,
+        }),
     ]
     # HTTP requests are cheap; a short cool-down still lets jobs polled together share one open.
     _DEFAULT_SAFE_OPEN_INTERVAL = 0.5
@@ -249,12 +258,13 @@ class InstrumentTransport(BlockingTransport):
     DEFAULT_MINIMUM_JOB_POLL_INTERVAL = 2.0
 
     def __init__(self, *args: t.Any, token_file: str | None = None, token_env: str | None = None,
-                 timeout: float = 30.0, **kwargs: t.Any):
+                 timeout: float = 30.0, ca_bundle: str | None = None, **kwargs: t.Any):
         super().__init__(*args, **kwargs)
         self.url = check_url(kwargs.get("machine") or "")
         self._token_file = token_file or None
         self._token_env = token_env or None
         self._timeout = float(timeout)
+        self._ca_bundle = ca_bundle or None
         self._client: InstrumentClient | None = None
 
     def __str__(self) -> str:
@@ -273,7 +283,7 @@ class InstrumentTransport(BlockingTransport):
             token = load_token(self._token_env, self._token_file)
         except InstrumentAuthError as error:
             raise self._token_error(f"no bearer token for the instrument server at {self.url}: {error}") from None
-        client = _TransportClient(self.url, token, self._timeout, refused=self._refused)
+        client = _TransportClient(self.url, token, self._timeout, refused=self._refused, ca_bundle=self._ca_bundle)
         try:
             client.methods()
         except InstrumentPathRefused as error:  # 403 to GET /methods: no path involved, so it is the token

@@ -11,6 +11,7 @@ import copy
 import os
 import pathlib
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -120,10 +121,14 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``bigmap-al instrument serve CONFIG --port N`` in a subprocess (killable like a real crash)."""
+    """``bigmap-al instrument serve CONFIG --port N`` in a subprocess (killable like a real crash).
 
-    def __init__(self, config_path: pathlib.Path, port: int, log: pathlib.Path):
-        self.url = f"http://127.0.0.1:{port}"
+    ``ca``: the server speaks https (its rig file names a certificate), verified with this CA bundle.
+    """
+
+    def __init__(self, config_path: pathlib.Path, port: int, log: pathlib.Path, ca: pathlib.Path | None = None):
+        self.url = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
+        self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
         self._log = log.open("ab")
         command = [sys.executable, "-c", "import sys; from aiida_bigmap_al.cli import main; sys.exit(main())",
                    "instrument", "serve", str(config_path), "--port", str(port), "--log-level", "warning"]
@@ -135,7 +140,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {self._log.name}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1, verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -143,7 +148,8 @@ class ServerProcess:
         raise RuntimeError("the instrument server process did not become ready")
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
+                            verify=self.verify)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, as in a crash or power cut."""
