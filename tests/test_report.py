@@ -4,6 +4,7 @@ with a failed measurement, measured on an emulated instrument), read as text and
 import base64
 import re
 
+import numpy as np
 import pytest
 import yaml
 from aiida.common.links import LinkType
@@ -186,3 +187,37 @@ def test_report_of_a_lanes_campaign_on_two_instruments_times_its_actions(instrum
     assert not {uuid for uuid in uuids_a_reader_needs(node) if uuid not in html}
     assert "The campaign fitted no model" not in html
     assert len(images(html)) == 3  # best so far, surface, timing
+
+
+def test_a_campaign_without_a_model_says_so(aiida_profile, fzj_csv, tmp_path):
+    """Budget spent on the initial design: no model, no surface, and the page says why."""
+    node = run(replay_campaign(fzj_csv, budget=2, missing_first=False))
+    html = write(node, tmp_path)
+    assert "The campaign fitted no model (its budget went to the initial design)." in html
+    assert len(images(html)) == 1 and 'id="model-table"' in html
+
+
+def test_surfaces_over_three_variables_hold_the_third_at_the_best_point_of_each_temperature():
+    """The first two variables are gridded; the third sits where each temperature's best was measured."""
+    from aiida_bigmap_al.analysis.report import GRID, surface_grids
+    from aiida_bigmap_al.feature_map import FeatureMap
+    from aiida_bigmap_al.space import SearchSpace
+
+    space = SearchSpace.from_dict({"variables": [{"name": "r", "low": 0, "high": 1}, {"name": "c", "low": 0, "high": 2},
+                                                 {"name": "x", "low": 0, "high": 1}],
+                                   "conditions": {"temperature": {"values": [280.0, 300.0], "unit": "K"}}})
+    generator = np.random.default_rng(0)
+    rows = [{"r": r, "c": c, "x": x, "temperature": T, "value": r + c * x + T / 100, "measurement": f"m{i}"}
+            for i, (r, c, x, T) in enumerate(zip(*generator.random((3, 12)), [280.0, 300.0] * 6))]
+    features = FeatureMap.of(space)
+    model = features.build(STRATEGIES["gp-ucb"], 0).fit(*features.rows_to_arrays(rows))
+    grids = surface_grids(space, model, rows, trained_on={f"m{i}" for i in range(10)})
+    assert [g["temperature"] for g in grids] == [280.0, 300.0]
+    for g in grids:
+        best = max((row for row in rows if row["temperature"] == g["temperature"]), key=lambda row: row["value"])
+        corner = features.inputs([{"r": 1.0, "c": 2.0, "x": best["x"]}], [g["temperature"]])  # c * x matters
+        assert g["mean"].shape == g["std"].shape == (GRID, GRID)
+        assert g["mean"][-1, -1] == pytest.approx(model.predict(corner)[0][0])
+        assert g["optimum"]["mean"] == pytest.approx(g["mean"].max())
+        assert len(g["trained"]) + len(g["later"]) == 6
+    assert sum(len(g["later"]) for g in grids) == 2
