@@ -247,7 +247,7 @@ class InstrumentTransport(BlockingTransport):
         ("ca_bundle", {
             "type": str,
             "prompt": "CA bundle verifying an https server (empty: the system's)",
-            "help": "PEM file of the certificate(s) to trust for an https:// instrument server, e.g. its self-signed one.",
+            "help": "PEM file of the certificate(s) to trust for an https:// server, e.g. its self-signed one.",
             "default": "",
             "non_interactive_default": True,
         }),

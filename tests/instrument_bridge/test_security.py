@@ -19,30 +19,12 @@ import pytest
 from aiida_bigmap_al.instrument_bridge.server.validation import RequestError, validate_request
 
 from .conftest import TOKEN, poll_job, rig_config, rig_dict
+from .test_http import MAX_UPLOAD, REQUEST, client, server  # noqa: F401 (the same server: max_upload_bytes 64 KiB)
 
 pytestmark = pytest.mark.security
 
-MAX_UPLOAD = 64 * 1024
-REQUEST = {"method": "conductivity", "parameters": {"r": 0.25, "c": 0.9, "temperature": 303.15, "replicates": 2}}
 #: Seconds a server that refuses on the headers has to answer: far less than any body takes.
 PROMPT = 5.0
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from .conftest import LiveServer
-
-    raw = rig_dict("conductivity", tmp_path_factory.mktemp("rig"))
-    raw["max_upload_bytes"] = MAX_UPLOAD
-    live = LiveServer(rig_config(raw)).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def client(server):
-    with server.client() as client:
-        yield client
 
 
 class RawRequest:
@@ -137,7 +119,8 @@ def test_an_announced_oversized_job_body_is_refused_before_it_is_sent(server):
     assert status == 413 and "larger than 65536 bytes" in json.loads(body)["detail"]
 
 
-@pytest.mark.parametrize("path, size", [("/jobs", 64 * 1024 + 1), ("/workspaces/chunked/files/big.bin", MAX_UPLOAD + 1)])
+@pytest.mark.parametrize("path, size", [("/jobs", 64 * 1024 + 1),
+                                        ("/workspaces/chunked/files/big.bin", MAX_UPLOAD + 1)])
 def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(server, client, path, size):
     """One chunk just over the limit, and the body never ends: the 413 comes all the same."""
     client.put("/workspaces/chunked")
@@ -182,7 +165,8 @@ def test_an_upload_finished_after_the_job_cannot_replace_its_result(server, clie
     ({"r": True}, "parameters.r: expected a number, got bool True"),
     ({"r": "0.25"}, "parameters.r: expected a number, got str '0.25'"),
     ({"replicates": True}, "parameters.replicates: expected a number, got bool True"),
-    ({"replicates": 2.5}, "parameters.replicates: Input should be a valid integer, got a number with a fractional part"),
+    ({"replicates": 2.5},
+     "parameters.replicates: Input should be a valid integer, got a number with a fractional part"),
     ({"r": [0.25]}, "parameters.r: Input should be a valid number"),
     ({"r": {"value": 0.25}}, "parameters.r: Input should be a valid number"),
 ])
@@ -214,10 +198,11 @@ def test_quotas_on_workspaces_and_files(live_server, tmp_path):
     with live_server(raw).client() as client:
         assert client.put("/workspaces/one").status_code == 201
         assert client.post("/workspaces").status_code == 201
-        for refused in (client.put("/workspaces/three"), client.post("/workspaces"), client.post("/jobs", json=REQUEST)):
+        refusals = (client.put("/workspaces/three"), client.post("/workspaces"), client.post("/jobs", json=REQUEST))
+        for refused in refusals:
             assert refused.status_code == 507
-            assert refused.json()["detail"] == ("workspace quota reached: 2 workspaces (max_workspaces in the rig file); "
-                                                "delete finished workspaces first")
+            assert refused.json()["detail"] == ("workspace quota reached: 2 workspaces (max_workspaces in the rig "
+                                                "file); delete finished workspaces first")
         assert client.put("/workspaces/one").status_code == 200  # an existing one is no new one
 
         for name in ("a", "b"):

@@ -40,7 +40,7 @@ def self_signed(directory: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
 
 @contextlib.contextmanager
 def https_server(directory: pathlib.Path) -> Iterator[tuple[ServerProcess, pathlib.Path]]:
-    """``bigmap-al instrument serve`` of the conductivity rig with ``tls_certfile``/``tls_keyfile``, and its certificate."""
+    """``bigmap-al instrument serve`` of the conductivity rig with ``tls_certfile``/``tls_keyfile``; and the cert."""
     cert, key = self_signed(directory)
     raw = rig_dict("conductivity", directory / "data")
     raw.update(tls_certfile=str(cert), tls_keyfile=str(key))
