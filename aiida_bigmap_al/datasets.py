@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import logging
 import math
 import os
@@ -34,6 +35,7 @@ __all__ = [
     "load_or_builtin",
     "parse_cell",
     "read_queries",
+    "read_text",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -51,12 +53,34 @@ MISSING = frozenset({"", "nan", "na", "n/a", "none", "null", "-"})
 
 
 class DataFormatError(ValueError):
-    """A data file that does not follow the FZJ format; names the file, line and column."""
+    """A data file that cannot be read or does not follow its format; names the file, line and column.
 
-    def __init__(self, path, line: int, column: str | None, problem: str):
+    The command line prints it as one line (no traceback): it is the user's file, not a bug.
+    """
+
+    def __init__(self, path, line: int | None, column: str | None, problem: str):
         self.path, self.line, self.column, self.problem = str(path), line, column, problem
-        where = f"{self.path}, line {line}" + (f", column {column!r}" if column else "")
+        where = self.path + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
         super().__init__(f"{where}: {problem}")
+
+
+def read_text(path: pathlib.Path) -> str:
+    """The text of a data file (UTF-8, a BOM allowed); :class:`DataFormatError` if it is missing,
+    unreadable or not text (binary garbage, NUL bytes), naming the file and the line."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataFormatError(path, None, None, f"cannot read it: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataFormatError(path, line, None, f"not a text file (UTF-8): {error.reason} at byte "
+                                                f"{error.start}") from None
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise DataFormatError(path, line, None, "not a text file: it contains NUL bytes")
+    return text
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -164,7 +188,7 @@ def load_fzj(path) -> ConductivityData:
     physically impossible values raise :class:`DataFormatError`.
     """
     path = pathlib.Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(read_text(path), newline="") as handle:
         reader = csv.reader(handle, delimiter="\t")
         header = _next_nonblank(reader)
         if header is None:
@@ -239,12 +263,7 @@ def read_queries(path) -> np.ndarray:
     value raises :class:`DataFormatError` naming the file, line and column.
     """
     path = pathlib.Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DataFormatError(path, 1, None, f"not a text file (UTF-8): {error.reason} at byte "
-                                             f"{error.start}") from None
-    lines = text.splitlines()
+    lines = read_text(path).splitlines()
     header_line = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_line is None:
         raise DataFormatError(path, 1, None, f"empty file: expected a header with {QUERY_COLUMNS}")

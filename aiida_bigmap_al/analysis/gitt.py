@@ -103,7 +103,7 @@ def read_table(path) -> GittTable:
     """The table in ``path`` (CSV or HDF5, by content); :class:`GittError` names what is wrong."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise GittError(f"{path}: no such file")
+        raise GittError(f"{path}: " + ("not a file" if path.exists() else "no such file"))
     with path.open("rb") as handle:
         is_hdf5 = handle.read(8) == b"\x89HDF\r\n\x1a\n"
     table = _read_hdf5(path) if is_hdf5 else _read_csv(path)

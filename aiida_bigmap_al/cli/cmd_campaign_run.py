@@ -30,7 +30,7 @@ def run(spec_path, submit):
     except ValueError as error:  # names the file (and line and column) itself
         raise click.ClickException(str(error)) from None
     profile.load()
-    from aiida.common.exceptions import NotExistent
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
     from aiida.engine import run_get_node, submit as submit_process
 
     from ..workchains import ActiveLearningWorkChain
@@ -40,7 +40,7 @@ def run(spec_path, submit):
         refusal = ActiveLearningWorkChain.refusal(inputs)  # before anything runs or is stored
     except DataFormatError as error:  # the data file's own error: it names that file, not SPEC.yaml
         raise click.ClickException(str(error)) from None
-    except (NotExistent, OSError, ValueError) as error:
+    except (NotExistent, MultipleObjectsError, OSError, ValueError) as error:
         raise click.ClickException(f"{spec_path}: {error}") from None
     if refusal:
         raise click.ClickException(f"{spec_path}: {refusal}")

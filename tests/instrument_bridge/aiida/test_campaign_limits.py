@@ -1,0 +1,38 @@
+"""A campaign on an instrument is refused at launch when its temperatures lie outside the rig's limits.
+
+The limits are the server's own (``GET /methods``, the rig file's ``methods.conductivity``), read
+through the registered computer when the campaign is launched: here 243.15 to 333.15 K, narrower
+than the simulator's model domain.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiida import orm
+
+from aiida_bigmap_al.learning import STRATEGIES
+from aiida_bigmap_al.space import fzj_space
+from aiida_bigmap_al.workchains import ActiveLearningWorkChain
+
+
+def campaign(code, temperature, methods="experiment"):
+    placed = {"experiment": {"code": code}} if methods == "experiment" else {"instruments": {"rig": code}}
+    return {"space": orm.Dict(fzj_space(temperatures=[temperature]).to_dict()),
+            "strategy": orm.Dict(STRATEGIES["gp-ucb"].model_dump(mode="json")),
+            "budget": orm.Int(3), "n_candidates": orm.Int(64), "methods": placed}
+
+
+@pytest.mark.parametrize("methods", ["experiment", "instruments"])
+def test_temperatures_outside_the_rigs_limits_are_refused(instrument, server, methods):
+    code = instrument(server.url).code
+    refusal = ActiveLearningWorkChain.refusal(campaign(code, 335.0, methods))
+    field = "methods.experiment" if methods == "experiment" else "methods.instruments.rig"
+    assert refusal == (f"`temperatures` [335.0] K lie outside the limits of method 'conductivity' on instrument "
+                       f"{code.computer.label} (`{field}`): [243.15, 333.15] K")
+    assert ActiveLearningWorkChain.refusal(campaign(code, 298.15, methods)) is None
+
+
+def test_an_instrument_that_is_off_is_not_asked(instrument, make_server):
+    """A lab server may be off when a campaign is submitted: the rig refuses a bad request itself later."""
+    code = instrument(make_server(start=False).url).code
+    assert ActiveLearningWorkChain.refusal(campaign(code, 335.0)) is None
