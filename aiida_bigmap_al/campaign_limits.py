@@ -89,8 +89,10 @@ def check_code_plugin(field: str, code: t.Any, allowed: t.Collection[str]) -> No
 def measuring_range(field: str, code: t.Any, model: str | None = None) -> Range | None:
     """The temperatures ``code`` can measure: the simulator model's domain, or an instrument's limits.
 
-    An instrument server that cannot be asked now (off, or no token here) gives None, with a
-    warning: it still refuses a request outside its limits when the measurement reaches it.
+    An instrument server that does not answer now (a lab PC may be off while a campaign is
+    submitted) gives None, with a warning: it still refuses a request outside its limits when the
+    measurement reaches it. Any other failure to ask it (a refused token, a computer not configured
+    for this user) is a ``ValueError``: the campaign could not measure anything there.
     """
     if code.default_calc_job_plugin == SIMULATION_PLUGIN:
         from .calcjobs.simulation import SimulationCalcJob
@@ -105,6 +107,7 @@ def measuring_range(field: str, code: t.Any, model: str | None = None) -> Range 
 def _instrument_range(field: str, code: t.Any) -> Range | None:
     """The ``temperature`` limits of the experiment's method, from the server's ``GET /methods``."""
     from .calcjobs.experiment import ExperimentCalcJob
+    from .instrument_bridge.client import InstrumentUnreachable
     from .instrument_bridge.register import PLUGIN
 
     computer, method = code.computer, ExperimentCalcJob.DEFAULT_METHOD
@@ -113,9 +116,11 @@ def _instrument_range(field: str, code: t.Any) -> Range | None:
     try:
         with computer.get_transport() as transport:
             methods = transport.client.methods()
-    except Exception as error:  # noqa: BLE001 (whatever keeps the server from answering, it is not asked)
+    except InstrumentUnreachable as error:
         LOGGER.warning("temperatures not checked against instrument %s: %s", computer.label, error)
         return None
+    except Exception as error:  # noqa: BLE001 (a token, a configuration: named in the refusal)
+        raise ValueError(f"`{field}`: cannot read the limits of instrument {computer.label}: {error}") from None
     if method not in methods:
         raise ValueError(f"`{field}`: instrument {computer.label} has no method {method!r}; "
                          f"it offers {sorted(methods)}")
