@@ -92,6 +92,7 @@ def test_report_over_two_temperatures(two_temperatures, two_temperature_page):
     assert not missing
     assert "at each temperature" in html  # the surface says it is a slice per temperature
     assert "283.15 K (10.0 °C)" in html and "303.15 K (30.0 °C)" in html
+    assert len(re.findall(r"<td>\d+\.\d+ K \([-\d.]+ °C\)</td><td class=\"n\">[\d.]+ &plusmn;", html)) == 2  # optima
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:", html)
     assert not re.search(r"https?:|//", text, re.IGNORECASE)  # nothing to fetch, no link out
     assert re.findall(r'src="([^"]{0,22})', html) == ["data:image/png;base64,"] * len(images(html))

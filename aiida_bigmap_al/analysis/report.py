@@ -9,7 +9,7 @@ and std, the time per action and instrument, and the provenance (the UUIDs of ev
 
 Two halves, as in :mod:`aiida_bigmap_al.export` and :mod:`.history`:
 
-* :func:`campaign_report` reads a campaign node into a *report*, plain JSON plus PNG bytes (it
+* :func:`campaign_report` reads a campaign node into a *report*, plain JSON with base64 PNGs (it
   needs a loaded AiiDA profile, imported lazily so that the rendering stays free of AiiDA);
 * :func:`render` turns a report into HTML with a small Jinja2 template (Jinja2 comes with
   aiida-core); autoescaping escapes every string that a user wrote (labels, names, messages).
