@@ -38,7 +38,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="aiida-bigmap-al broker", version="1",
                   description="FINALES2-compatible broker of measurement requests and results. Log in at "
                               "`POST /user_management/authenticate`; every other endpoint needs the bearer token.",
-                  redirect_slashes=False, lifespan=lifespan)
+                  redirect_slashes=False, lifespan=lifespan,
+                  # the broker sets up no OpenTelemetry; FastAPI would otherwise look for it on every call
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.store = Store(database, CapabilityCache(database))
     app.state.accounts = Accounts(database, settings.secret, settings.token_seconds)
     app.add_middleware(FastPath, state=app.state)
