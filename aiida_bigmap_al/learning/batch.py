@@ -46,13 +46,12 @@ def propose(model, X, y, candidates, acquisition, k=1, pending=None, exclude=Non
         its temperature, :func:`~aiida_bigmap_al.learning.objective.incumbents`); by default
         the best of ``y`` for all. A proposal's ``mean`` stays the predicted value.
     """
-    candidates = np.asarray(candidates, dtype=float)
+    candidates, X, y = _checked(candidates, X, y, pending, exclude, k)
     available = np.ones(len(candidates), dtype=bool)
     if exclude is not None:
         available[np.asarray(exclude, dtype=int)] = False
     if available.sum() < k:
         raise ValueError(f"only {available.sum()} candidates are left, cannot propose {k}")
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if incumbent is None:
         shift, best = 0.0, float(np.max(y))
     else:
@@ -73,6 +72,24 @@ def propose(model, X, y, candidates, acquisition, k=1, pending=None, exclude=Non
             model, believed_X, believed_y = _believe(
                 model, believed_X, believed_y, candidates[[proposal.index]])
     return proposals
+
+
+def _checked(candidates, X, y, pending, exclude, k):
+    """The arrays of a request, or a ``ValueError`` naming what is wrong with it (not numpy's)."""
+    candidates, X, y = (np.asarray(value, dtype=float) for value in (candidates, X, y))
+    if candidates.ndim != 2:
+        raise ValueError(f"candidates must be a 2-d array (n, d), got shape {candidates.shape}")
+    for name, array in (("candidates", candidates), ("pending", pending), ("y", y)):
+        if array is not None and not np.all(np.isfinite(np.asarray(array, dtype=float))):
+            raise ValueError(f"{name} contain NaN or infinite values")
+    if y.size == 0:
+        raise ValueError("no measured values y: fit and propose need at least one")
+    rows = np.asarray([] if exclude is None else exclude)
+    if rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0 or rows.max() >= len(candidates)):
+        raise ValueError(f"exclude must hold candidate rows 0..{len(candidates) - 1}, got {sorted(set(rows.tolist()))}")
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    return candidates, X, y
 
 
 def _believe(model, X, y, points):

@@ -344,8 +344,9 @@ class PolynomialEnsemble(_Standardised, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         size = max(1, int(round(self.subsample * len(y))))
         knots = np.linspace(0, 1, self.n_knots)[:, None].repeat(X.shape[1], axis=1)
+        # Fitted on its own knots, not on X: they are fixed, and one observation is data enough.
         self.splines_ = SplineTransformer(n_knots=self.n_knots, degree=self.degree, knots=knots,
-                                          extrapolation="linear").fit(X)
+                                          extrapolation="linear").fit(knots)
         features = self.splines_.transform(X)
         members = [Ridge(alpha=self.alpha).fit(features[rows], target[rows])
                    for rows in (rng.choice(len(y), size=size, replace=False)
