@@ -181,6 +181,19 @@ class Database:
             if not self.is_sqlite:
                 connection.close()  # back to the pool
 
+    @contextlib.contextmanager
+    def fast_read(self) -> Iterator[FastTransaction]:
+        """One query on the driver's connection (SQLite: in its own implicit transaction)."""
+        if self.is_sqlite:
+            yield FastTransaction(self, getattr(self._local, "connection", None) or self._sqlite_connection())
+            return
+        connection = self._reader.raw_connection()
+        try:
+            yield FastTransaction(self, connection)
+        finally:
+            connection.rollback()
+            connection.close()
+
     def _sqlite_connection(self):
         """This thread's driver connection, with the pragmas of every connection of the engines."""
         proxied = self._writer.raw_connection()  # checked out for the thread's life, closed by dispose()
@@ -229,6 +242,9 @@ class FastResult:
         if not rows:
             return None
         return _row_type(tuple(column[0] for column in self._cursor.description))._make(rows[0])
+
+    def all(self) -> list[tuple]:
+        return self._cursor.fetchall()
 
     def scalar_one(self):
         rows = self._cursor.fetchall()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import time
 import uuid as uuidlib
 from datetime import datetime, timezone
@@ -63,8 +64,19 @@ def fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
+def _second(whole: int) -> str:
+    return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _iso(unix: float) -> str:
-    return datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="microseconds")
+    """``datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="microseconds")``, with the same
+    rounding (half to even), at a third of its cost: a listing formats 1,000 of these, mostly in few seconds."""
+    fraction, whole = math.modf(unix)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    return "%s.%06d+00:00" % (_second(int(whole)), micro)
 
 
 def _with_metadata(text: str | None) -> str:
@@ -122,6 +134,20 @@ _CURRENT_RESULT = (sa.select(*_RESULT_COLUMNS)
 _IDEM = db.idempotency.c
 _IDEMPOTENT = sa.select(_IDEM.fingerprint, _IDEM.uuid).where(_IDEM.user_id == _p("user"), _IDEM.key == _p("key"))
 _INSERT_IDEMPOTENT = db.idempotency.insert()
+
+
+@functools.cache
+def _pending_query(by_quantity: bool, by_method: bool, after: bool) -> sa.Select:
+    """The listing of pending requests with the filters given: one statement per combination, made once."""
+    query = sa.select(*_REQUEST_COLUMNS).where(_R.status == RequestStatus.PENDING.value)
+    if by_quantity:
+        query = query.where(_R.quantity == _p("quantity"))
+    if by_method:
+        rm = db.request_methods.c
+        query = query.where(sa.exists().where(rm.request_id == _R.id, rm.method == _p("method")))
+    if after:
+        query = query.where(_R.id > sa.select(_R.id).where(_R.uuid == _p("after")).scalar_subquery())
+    return query.order_by(_R.id).limit(_p("limit"))
 
 
 class Store:
@@ -251,16 +277,11 @@ class Store:
     def pending(self, quantity: str | None = None, method: str | None = None, limit: int = 1000,
                 after: str | None = None) -> str:
         """The pending requests (oldest first, at most ``limit``), as a JSON list; one query."""
-        query = sa.select(*_REQUEST_COLUMNS).where(_R.status == RequestStatus.PENDING.value)
-        if quantity is not None:
-            query = query.where(_R.quantity == quantity)
-        if method is not None:
-            rm = db.request_methods.c
-            query = query.where(sa.exists().where(rm.request_id == _R.id, rm.method == method))
-        with self.db.read() as connection:
-            if after is not None:
-                query = query.where(_R.id > sa.select(_R.id).where(_R.uuid == after).scalar_subquery())
-            rows = connection.execute(query.order_by(_R.id).limit(limit)).all()
+        given = {key: value for key, value in (("quantity", quantity), ("method", method), ("after", after))
+                 if value is not None}
+        query = _pending_query("quantity" in given, "method" in given, "after" in given)
+        with self.db.fast_read() as connection:
+            rows = connection.execute(query, {"limit": limit, **given}).all()
         return "[" + ",".join(map(request_json, rows)) + "]"
 
     def update_request_status(self, account: Account, request_uuid: str, new_status: RequestStatus,
