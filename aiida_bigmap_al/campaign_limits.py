@@ -22,6 +22,7 @@ for its method (``GET /methods``), read from the server when the campaign is lau
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import typing as t
@@ -114,7 +115,8 @@ def _instrument_range(field: str, code: t.Any) -> Range | None:
     if computer is None or computer.scheduler_type != PLUGIN:
         return None
     try:
-        with computer.get_transport() as transport:
+        transport = computer.get_transport()
+        with _silenced(transport.logger), transport:
             methods = transport.client.methods()
     except InstrumentUnreachable as error:
         LOGGER.warning("temperatures not checked against instrument %s: %s", computer.label, error)
@@ -128,3 +130,14 @@ def _instrument_range(field: str, code: t.Any) -> Range | None:
     low, high = limits.get("min"), limits.get("max")
     return Range(-math.inf if low is None else low, math.inf if high is None else high,
                  f"the limits of method {method!r} on instrument {computer.label} (`{field}`)")
+
+
+@contextlib.contextmanager
+def _silenced(logger: logging.Logger):
+    """Without ``logger``'s records: the transport logs a refused token for ``verdi computer test``,
+    and the refusal says the same, so the command would print the long message twice."""
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled

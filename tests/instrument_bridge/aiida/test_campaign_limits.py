@@ -42,13 +42,15 @@ def test_an_instrument_that_is_off_is_not_asked(instrument, make_server):
     assert ActiveLearningWorkChain.refusal(campaign(code, 335.0)) is None
 
 
-def test_an_instrument_that_refuses_the_token_is_refused_at_launch(instrument, server, tmp_path):
+def test_an_instrument_that_refuses_the_token_is_refused_at_launch(instrument, server, tmp_path, caplog):
     wrong = tmp_path / "wrong.token"
     wrong.write_text("not-the-token\n")
     code = instrument(server.url, token_file=wrong).code
     refusal = ActiveLearningWorkChain.refusal(campaign(code, 298.15))
     assert refusal.startswith(f"`methods.experiment`: cannot read the limits of instrument {code.computer.label}: "
                               f"the instrument server at {server.url} refused the bearer token")
+    assert not [record for record in caplog.records if "refused the bearer token" in record.getMessage()], \
+        "the refusal says it: the transport's log must not repeat the long message"
 
 
 def test_the_instrument_example_campaign_validates_against_a_registered_rig(aiida_profile, server, token_file):
