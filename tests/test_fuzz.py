@@ -51,6 +51,15 @@ def finite_json(value) -> bool:
     return True
 
 
+def written(path, content):
+    """``path`` with ``content`` (text or bytes) in it."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
 # --- schemas and documents ----------------------------------------------------------------------
 
 SCHEMAS = [Formulation, Temperature, Measurement, Suggestion, Dataset]
@@ -89,17 +98,13 @@ HEADER = "\t" + "\t".join(COLUMNS)
 @SLOW
 @given(rows=st.lists(ROW, max_size=6), header=st.sampled_from([HEADER, "", "T\tr\tc\tk", HEADER + "\textra"]))
 def test_the_loader_reads_a_file_or_names_the_file_and_line(tmp_path, rows, header):
-    path = tmp_path / "data.csv"
-    path.write_text("\n".join([header, *rows]) + "\n")
-    check_loaded(path)
+    check_loaded(written(tmp_path / "data.csv", "\n".join([header, *rows]) + "\n"))
 
 
 @SLOW
 @given(blob=st.binary(max_size=200))
 def test_the_loader_names_the_file_for_any_bytes(tmp_path, blob):
-    path = tmp_path / "data.csv"
-    path.write_bytes(blob)
-    check_loaded(path)
+    check_loaded(written(tmp_path / "data.csv", blob))
 
 
 def check_loaded(path):
@@ -148,17 +153,13 @@ FIELD_VALUES = {
 @SLOW
 @given(document=st.fixed_dictionaries({}, optional=FIELD_VALUES))
 def test_a_campaign_file_loads_or_says_what_is_wrong_in_one_line(tmp_path, document):
-    path = tmp_path / "campaign.yaml"
-    path.write_text(yaml.safe_dump(document))
-    check_campaign_file(path)
+    check_campaign_file(written(tmp_path / "campaign.yaml", yaml.safe_dump(document)))
 
 
 @SLOW
 @given(text=st.text(max_size=80))
 def test_any_text_as_a_campaign_file(tmp_path, text):
-    path = tmp_path / "campaign.yaml"
-    path.write_text(text)
-    check_campaign_file(path)
+    check_campaign_file(written(tmp_path / "campaign.yaml", text))
 
 
 def check_campaign_file(path):
