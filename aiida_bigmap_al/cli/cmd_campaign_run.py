@@ -15,8 +15,11 @@ from .cmd_campaign import campaign
 def run(spec_path, submit):
     """Run (or submit) the ActiveLearningWorkChain that SPEC.yaml describes; print its pk.
 
-    Run here, the command exits non-zero when the campaign does not finish ok, after printing
-    its exit code and message.
+    The campaign is checked before anything runs or is submitted (temperatures inside the range
+    of the code that measures them, names, sizes within their limits, each code's plugin): a
+    refusal is one line naming the field and what it may be, and nothing is stored. Run here,
+    the command exits non-zero when the campaign does not finish ok, after printing its exit
+    code and message.
 
     See `aiida_bigmap_al.campaign_spec` for the fields; codes are named by their labels
     (`bigmap-al setup` makes `bigmap-sim@localhost`, `bigmap-al instrument register` one per rig).
