@@ -12,7 +12,7 @@ import yaml
 from aiida_bigmap_al.instrument_bridge.client import InstrumentClient, InstrumentUnreachable
 
 from .conftest import TOKEN, free_port, rig_dict
-from .tls import https_server
+from .tls import https_server, self_signed
 
 pytestmark = pytest.mark.security
 
@@ -58,3 +58,9 @@ def test_rig_file_names_both_tls_files_that_exist(tmp_path):
         RigConfig.model_validate({**raw, "tls_certfile": "cert.pem"})
     with pytest.raises(ValueError, match="tls_certfile: no file"):
         RigConfig.model_validate({**raw, "tls_certfile": str(tmp_path / "no.pem"), "tls_keyfile": str(tmp_path / "k")})
+    cert, _ = self_signed(tmp_path)
+    _, other_key = self_signed(tmp_path / "other")
+    with pytest.raises(ValueError, match="tls_certfile, tls_keyfile: not a PEM certificate and its private key"):
+        RigConfig.model_validate({**raw, "tls_certfile": str(cert), "tls_keyfile": str(other_key)})
+    key = cert.with_name("rig-key.pem")
+    assert RigConfig.model_validate({**raw, "tls_certfile": str(cert), "tls_keyfile": str(key)}).tls

@@ -45,6 +45,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import ssl
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -222,6 +223,13 @@ class RigConfig(_Strict):
                 if not path.is_file():
                     raise ValueError(f"{field}: no file {str(path)!r}")
                 setattr(self, field, path)
+        if self.tls_certfile is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            try:  # here, not when uvicorn starts: a mismatch is then a line naming the fields, not a traceback
+                context.load_cert_chain(self.tls_certfile, self.tls_keyfile)
+            except ssl.SSLError as exc:
+                raise ValueError(f"tls_certfile, tls_keyfile: not a PEM certificate and its private key ({exc})") \
+                    from None
 
     @property
     def tls(self) -> bool:
