@@ -14,7 +14,7 @@ import time
 import pytest
 from test_services_profile import database, services_profile  # noqa: F401 (fixtures)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
+pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.production]
 
 BUDGET = 8
 
