@@ -30,7 +30,7 @@ from aiida.schedulers import SchedulerError
 
 from ..broker.client import BrokerClient, BrokerClientError
 from ..instrument_bridge.client import check_url
-from ..instrument_bridge.register import EXPERIMENT_PLUGIN, code_label
+from ..instrument_bridge.register import EXPERIMENT_PLUGIN, ensure_experiment_code
 from ..profile import SetupStep
 from .scheduler import PLUGIN, PROPERTY, configure, read_password
 
@@ -82,7 +82,7 @@ def register(name: str, url: str, user: str, tenant: str, *, password_file: str 
     computer, action = _ensure_computer(name, url, workdir)
     steps = [SetupStep(f"computer `{name}`", action, f"{PLUGIN} scheduler, {url}, jobs in {workdir}")]
     steps.append(_ensure_configuration(computer, user, source, tenant_uuid, quantity, poll_interval))
-    code, action = _ensure_code(computer)
+    code, action = ensure_experiment_code(computer, EXECUTABLE, f"Measurements answered by the broker {url}'s tenants")
     steps.append(SetupStep(f"code `{code.full_label}`", action, f"runs {EXPERIMENT_PLUGIN} (ExperimentCalcJob)"))
     if check:
         steps.append(found if isinstance(found, SetupStep) else _describe(url, found))
@@ -158,7 +158,8 @@ def _ensure_configuration(computer: Computer, user: str, source: dict[str, str],
     before = (computer.get_property(PROPERTY, None), computer.get_minimum_job_poll_interval())
     if not computer.is_configured:
         computer.configure(safe_interval=0)  # a local directory: no cool-down between "connections"
-    configure(computer, user, source.get("password_file"), tenant_uuid, quantity, password_env=source.get("password_env"))
+    configure(computer, user, source.get("password_file"), tenant_uuid, quantity,
+              password_env=source.get("password_env"))
     computer.set_minimum_job_poll_interval(poll_interval)
     after = (computer.get_property(PROPERTY), poll_interval)
     action = "configured" if before[0] is None else "already configured" if before == after else "reconfigured"
@@ -166,21 +167,3 @@ def _ensure_configuration(computer: Computer, user: str, source: dict[str, str],
         f"password from ${source['password_env']}"
     return SetupStep(f"computer `{computer.label}`", action,
                      f"user {user}, {where}, tenant {tenant_uuid}, {quantity}, poll every {poll_interval:g} s")
-
-
-def _ensure_code(computer: Computer) -> tuple[InstalledCode, str]:
-    from aiida.common.exceptions import NotExistent
-    from aiida.orm import InstalledCode, load_code
-
-    label = code_label(computer.label)
-    try:
-        code = load_code(f"{label}@{computer.label}")
-    except NotExistent:
-        code = InstalledCode(label=label, computer=computer, filepath_executable=EXECUTABLE,
-                             default_calc_job_plugin=EXPERIMENT_PLUGIN,
-                             description=f"Measurements answered by the tenants of the broker {computer.hostname}",
-                             ).store()
-        return code, "created"
-    if code.default_calc_job_plugin != EXPERIMENT_PLUGIN:
-        raise ValueError(f"code {code.full_label} exists but runs {code.default_calc_job_plugin}, not {EXPERIMENT_PLUGIN}")
-    return code, "already exists"

@@ -39,7 +39,8 @@ from .protocol import RAW_FILE, REQUEST_FILE, RESULT_FILE, is_loopback
 if t.TYPE_CHECKING:
     from aiida.orm import Computer, InstalledCode
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "PLUGIN", "Registration", "check_connection", "code_label", "register"]
+__all__ = ["DEFAULT_POLL_INTERVAL", "PLUGIN", "Registration", "check_connection", "code_label",
+           "ensure_experiment_code", "register"]
 
 #: Transport and scheduler entry point of instrument computers.
 PLUGIN = "bigmap.instrument"
@@ -94,7 +95,7 @@ def register(
     computer, action = _ensure_computer(name, url)
     steps = [SetupStep(f"computer `{name}`", action, f"{PLUGIN} transport and scheduler, {url}")]
     steps.append(_ensure_configuration(computer, auth, poll_interval))
-    code, action = _ensure_code(computer)
+    code, action = ensure_experiment_code(computer)
     steps.append(SetupStep(f"code `{code.full_label}`", action, f"runs {EXPERIMENT_PLUGIN} (ExperimentCalcJob)"))
     if check:
         steps.append(check_connection(computer))
@@ -179,7 +180,9 @@ def _ensure_configuration(computer: Computer, auth: dict[str, t.Any], poll_inter
                      f"{source}, poll every {poll_interval:g} s")
 
 
-def _ensure_code(computer: Computer) -> tuple[InstalledCode, str]:
+def ensure_experiment_code(computer: Computer, executable: str = EXECUTABLE,
+                           description: str | None = None) -> tuple[InstalledCode, str]:
+    """The experiment code of ``computer`` (also the broker's: ``broker_bridge.register``), created if missing."""
     from aiida.common.exceptions import NotExistent
     from aiida.orm import InstalledCode, load_code
 
@@ -189,10 +192,10 @@ def _ensure_code(computer: Computer) -> tuple[InstalledCode, str]:
     except NotExistent:
         code = InstalledCode(
             label=label,
-            description=(f"Measurements on the instrument {computer.label} "
-                         f"({REQUEST_FILE} -> {RESULT_FILE} + {RAW_FILE})"),
+            description=description or (f"Measurements on the instrument {computer.label} "
+                                         f"({REQUEST_FILE} -> {RESULT_FILE} + {RAW_FILE})"),
             computer=computer,
-            filepath_executable=EXECUTABLE,
+            filepath_executable=executable,
             default_calc_job_plugin=EXPERIMENT_PLUGIN,
         ).store()
         return code, "created"

@@ -19,18 +19,15 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from aiida import orm
 from aiida.engine import run_get_node
 
 from aiida_bigmap_al.broker.tenant import TenantLoop
 from aiida_bigmap_al.calcjobs.experiment import ExperimentCalcJob
-from aiida_bigmap_al.learning import STRATEGIES
-from aiida_bigmap_al.space import fzj_space
 from aiida_bigmap_al.workchains import ActiveLearningWorkChain
 
 from .conftest import BrokerProcess
 from .test_aiida_tenant import sim_broker  # noqa: F401 (fixture)
-from .test_experiment_via_broker import _broker_computer
+from .test_experiment_via_broker import _broker_computer, campaign_inputs
 
 BUDGET, N_INITIAL = 4, 3
 METHOD = "conductivity"  # ExperimentCalcJob's default method, served by tenant ``aiida``
@@ -126,14 +123,8 @@ def test_a_campaign_survives_the_broker_killed_and_restarted(sim_broker, quick_t
                                                               tmp_path):
     code = _broker_computer(sim_broker, tmp_path)
     served, kills, errors, stop, thread = _chaotic_tenant(sim_broker)
-    inputs = {
-        "space": orm.Dict(fzj_space(temperatures=[298.15]).to_dict()),
-        "strategy": orm.Dict(STRATEGIES["gp-ucb"].model_dump(mode="json")),
-        "budget": orm.Int(BUDGET), "n_initial": orm.Int(N_INITIAL), "n_candidates": orm.Int(128), "seed": orm.Int(2),
-        "methods": {"experiment": {"code": code}},
-    }
     try:
-        _, campaign = run_get_node(ActiveLearningWorkChain, **inputs)
+        _, campaign = run_get_node(ActiveLearningWorkChain, **campaign_inputs(code, BUDGET, N_INITIAL, seed=2))
     finally:
         stop.set()
         thread.join(timeout=30)

@@ -90,17 +90,21 @@ def _answering(broker, method: str, value: float = 4.25):
     return served, stop, thread
 
 
+def campaign_inputs(code, budget: int = 4, n_initial: int = 3, seed: int = 1) -> dict:
+    """A small campaign at 298.15 K whose experiments run on ``code``."""
+    return {
+        "space": orm.Dict(fzj_space(temperatures=[298.15]).to_dict()),
+        "strategy": orm.Dict(STRATEGIES["gp-ucb"].model_dump(mode="json")),
+        "budget": orm.Int(budget), "n_initial": orm.Int(n_initial), "n_candidates": orm.Int(128),
+        "seed": orm.Int(seed), "methods": {"experiment": {"code": code}},
+    }
+
+
 def test_a_campaign_is_measured_through_the_broker_and_traced_back(sim_broker, tmp_path):  # noqa: F811
     code = _broker_computer(sim_broker, tmp_path)
     served, stop, thread = _answering(sim_broker, "conductivity")
-    inputs = {
-        "space": orm.Dict(fzj_space(temperatures=[298.15]).to_dict()),
-        "strategy": orm.Dict(STRATEGIES["gp-ucb"].model_dump(mode="json")),
-        "budget": orm.Int(4), "n_initial": orm.Int(3), "n_candidates": orm.Int(128), "seed": orm.Int(1),
-        "methods": {"experiment": {"code": code}},
-    }
     try:
-        _, campaign = run_get_node(ActiveLearningWorkChain, **inputs)
+        _, campaign = run_get_node(ActiveLearningWorkChain, **campaign_inputs(code))
     finally:
         stop.set()
         thread.join(timeout=30)
