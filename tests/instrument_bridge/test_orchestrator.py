@@ -157,7 +157,7 @@ def test_silent_device_fails_the_job_and_skips_the_rest(make_rig, tmp_path):
          "parameters.pressure: Extra inputs are not permitted"),
         ("conductivity", {"r": 0.5, "c": 1.0, "temperature": 300.0, "replicates": 2.5},
          "parameters.replicates: Input should be a valid integer"),
-        ("conductivity", {"r": "half", "c": 1.0, "temperature": 300.0}, "parameters.r: Input should be a valid number"),
+        ("conductivity", {"r": "half", "c": 1.0, "temperature": 300.0}, "parameters.r: expected a number, got str 'half'"),
     ],
 )
 def test_invalid_requests_are_refused(conductivity_rig, method, parameters, message):
