@@ -9,6 +9,7 @@ import sys
 import time
 
 import h5py
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -35,6 +36,7 @@ def _slow_droplet_rig(tmp_path):
     return path
 
 
+@pytest.mark.chaos
 def test_restart_mid_job_reports_failed_and_never_reruns(tmp_path):
     config = _slow_droplet_rig(tmp_path)
     log = tmp_path / "server.log"
