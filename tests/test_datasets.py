@@ -126,8 +126,9 @@ def test_good_small_file_with_crlf_and_trailing_blank_line(tmp_path):
     assert list(n) == [2]
 
 
-def test_missing_file_is_an_os_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
+def test_missing_file_is_a_format_error_naming_it(tmp_path):
+    """One line naming the file, like every other unreadable file (the CLI prints it as such)."""
+    with pytest.raises(DataFormatError, match="absent.csv: cannot read it: No such file or directory"):
         load_fzj(tmp_path / "absent.csv")
 
 
