@@ -34,6 +34,7 @@ COMMANDS = {
     "predict query": ["predict", "--data", "{dir}/nul.csv", "--query", "{data}", "--json", "{dir}/out.json"],
     "reproduce": ["reproduce", "surfaces", "--data", "{data}", "--out", "{dir}/out"],
     "gitt": ["gitt", "{data}", "--volume-to-area", "1e-4"],
+    "simulate": ["simulate", "{data}"],
 }
 BAD = {"garbage": "garbage.csv", "missing": "nope.csv", "folder": "folder", "nul": "nul.csv"}
 

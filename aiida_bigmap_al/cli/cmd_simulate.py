@@ -30,6 +30,9 @@ def simulate(input_file, output_file):
         payload = json.load(input_file)
     except json.JSONDecodeError as error:
         raise click.ClickException(f"{input_file.name}: not valid JSON: {error}") from None
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{input_file.name}: not a text (JSON) file: {error.reason} at byte "
+                                   f"{error.start}") from None
     try:
         output = simulator.simulate(payload)
     except pydantic.ValidationError as error:
