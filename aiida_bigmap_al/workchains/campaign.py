@@ -10,6 +10,7 @@ and the outputs (:meth:`finalize`).
 
 from __future__ import annotations
 
+import numpy as np
 import pydantic
 from aiida import orm
 from aiida.engine import WorkChain
@@ -22,6 +23,19 @@ from . import functions, records
 from .handlers import MeasurementHandlers
 
 __all__ = ["CampaignWorkChain"]
+
+
+def check_strategy(strategy: Strategy, features: FeatureMap) -> None:
+    """A strategy whose parameters work: its model builds, its acquisition scores a probe finitely."""
+    try:
+        features.build(strategy, seed=0)
+        score = strategy.acquisition_function()(np.zeros(1), np.ones(1), 0.0)
+        finite = bool(np.all(np.isfinite(np.asarray(score, dtype=float))))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`strategy` {strategy.surrogate.name}/{strategy.acquisition.name}: {error}") from None
+    if not finite:
+        raise ValueError(f"`strategy` acquisition {strategy.acquisition.name} with {strategy.acquisition.params} "
+                         f"does not give a finite score")
 
 
 def _copy_dicts(value):
@@ -108,8 +122,9 @@ class CampaignWorkChain(MeasurementHandlers, WorkChain):
         and inside the range of every code that measures them.
         """
         space = SearchSpace.from_dict(inputs["space"].get_dict())
-        Strategy.model_validate(inputs["strategy"].get_dict())
-        temperatures = FeatureMap.of(space).temperatures  # the model's inputs: a temperature condition is needed
+        features = FeatureMap.of(space)  # the model's inputs: a temperature condition is needed
+        check_strategy(Strategy.model_validate(inputs["strategy"].get_dict()), features)
+        temperatures = features.temperatures
         for name in ("budget", "n_candidates"):
             limits.check_size(name, inputs[name].value)
         limits.check_temperatures(temperatures)

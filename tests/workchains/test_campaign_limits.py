@@ -4,6 +4,7 @@ Each refusal names the field and what it may be, and nothing is stored: no proce
 behind, so ``--submit`` cannot hand the daemon a campaign that would fail hours later.
 """
 
+import math
 import uuid
 
 import pytest
@@ -56,6 +57,19 @@ def test_a_campaign_that_cannot_work_is_refused_at_launch_and_nothing_is_stored(
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         run_get_node(ActiveLearningWorkChain, **inputs_with(simulator_code, **change))
     assert processes() == before
+
+
+@pytest.mark.parametrize("strategy, message", [
+    ({"surrogate": {"name": "gp", "params": {"colour": 1}}, "acquisition": {"name": "ucb"}},
+     "`strategy` gp/ucb: GaussianProcess.__init__() got an unexpected keyword argument 'colour'"),
+    ({"surrogate": {"name": "gp"}, "acquisition": {"name": "ucb", "params": {"kappa": "x"}}}, "`strategy` gp/ucb: "),
+    ({"surrogate": {"name": "gp"}, "acquisition": {"name": "ucb", "params": {"kappa": math.inf}}},
+     "does not give a finite score"),
+])
+def test_strategy_parameters_that_cannot_work_are_refused(aiida_profile, simulator_code, strategy, message):  # noqa: F811
+    inputs = inputs_with(simulator_code)
+    inputs["strategy"] = orm.Dict(strategy)
+    assert message in ActiveLearningWorkChain.refusal(inputs)
 
 
 def test_a_builder_is_refused_like_the_inputs(aiida_profile, simulator_code):  # noqa: F811
