@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-__all__ = ["Database", "FastTransaction", "metadata", "capabilities", "idempotency", "request_methods", "requests", "results",
-           "tenant_methods", "tenants", "users"]
+__all__ = ["Database", "FastTransaction", "metadata", "capabilities", "idempotency", "request_methods", "requests",
+           "results", "tenant_methods", "tenants", "users"]
 
 metadata = sa.MetaData()
 
@@ -143,7 +143,8 @@ class Database:
             # connection fails and SQLAlchemy then drops the whole pool.
             self._reader = self._writer = sa.create_engine(self.url, pool_size=20, max_overflow=20)
         self._dialect = self._writer.dialect
-        self._compiled: dict[tuple, tuple[Any, str, tuple[str, ...] | None]] = {}
+        # (id of statement, parameter names) -> (statement, kept alive; SQL; positional order; literal values)
+        self._compiled: dict[tuple, tuple[Any, str, tuple[str, ...] | None, dict[str, Any]]] = {}
         self._local = threading.local()  # SQLite: one driver connection per thread for fast_write
         self._fast_connections: list[Any] = []
 
