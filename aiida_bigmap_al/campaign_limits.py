@@ -22,7 +22,6 @@ for its method (``GET /methods``), read from the server when the campaign is lau
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import typing as t
@@ -109,6 +108,7 @@ def _instrument_range(field: str, code: t.Any) -> Range | None:
     """The ``temperature`` limits of the experiment's method, from the server's ``GET /methods``."""
     from .calcjobs.experiment import ExperimentCalcJob
     from .instrument_bridge.client import InstrumentUnreachable
+    from .instrument_bridge.transport import silenced
     from .instrument_bridge.register import PLUGIN
 
     computer, method = code.computer, ExperimentCalcJob.DEFAULT_METHOD
@@ -116,7 +116,7 @@ def _instrument_range(field: str, code: t.Any) -> Range | None:
         return None
     try:
         transport = computer.get_transport()
-        with _silenced(transport.logger), transport:
+        with silenced(transport.logger), transport:
             methods = transport.client.methods()
     except InstrumentUnreachable as error:
         LOGGER.warning("temperatures not checked against instrument %s: %s", computer.label, error)
@@ -130,14 +130,3 @@ def _instrument_range(field: str, code: t.Any) -> Range | None:
     low, high = limits.get("min"), limits.get("max")
     return Range(-math.inf if low is None else low, math.inf if high is None else high,
                  f"the limits of method {method!r} on instrument {computer.label} (`{field}`)")
-
-
-@contextlib.contextmanager
-def _silenced(logger: logging.Logger):
-    """Without ``logger``'s records: the transport logs a refused token for ``verdi computer test``,
-    and the refusal says the same, so the command would print the long message twice."""
-    disabled, logger.disabled = logger.disabled, True
-    try:
-        yield
-    finally:
-        logger.disabled = disabled

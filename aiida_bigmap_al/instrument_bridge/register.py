@@ -207,9 +207,12 @@ def ensure_experiment_code(computer: Computer, executable: str = EXECUTABLE,
 
 def check_connection(computer: Computer) -> SetupStep:
     """Open the computer's transport: is the server there, does it take the token, what does it offer?"""
+    from .transport import silenced  # the transport module imports this one
+
     item = f"instrument server {computer.hostname}"
     try:
-        with computer.get_transport() as transport:
+        transport = computer.get_transport()
+        with silenced(transport.logger), transport:  # the refusal below says it once
             instrument = transport.whoami()
             methods = sorted(transport.client.methods())
     except InstrumentError as error:

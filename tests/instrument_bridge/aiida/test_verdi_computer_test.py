@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -53,3 +54,17 @@ def test_verdi_computer_test_names_a_refused_token(aiida_profile, server, tmp_pa
     assert f"bigmap-al instrument register rig-verdi-wrong {server.url} --token-file FILE" in output
     assert "not-the-token" not in output
     assert elapsed < 60  # verdi's own start-up is most of it: no retries
+
+
+def test_register_says_a_refused_token_once(aiida_profile, server, tmp_path):
+    # The transport logs a refused token (for `verdi computer test`), and `register` reports the
+    # refusal itself: a user saw the long message twice.
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("not-the-token-0123456789")
+    result = subprocess.run(
+        [str(VERDI.with_name("bigmap-al")), "instrument", "register", "rig-said-once", server.url,
+         "--token-file", str(wrong)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "AIIDA_PROFILE": aiida_profile.name})
+    output = result.stdout + result.stderr
+    assert "instrument server" in output and "not usable now" in output, output
+    assert output.count("refused the bearer token") == 1, output
