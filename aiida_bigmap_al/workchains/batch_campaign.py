@@ -18,6 +18,7 @@ from . import functions, records
 from .campaign import CampaignWorkChain
 from .handlers import ProcessHandlerReport, process_handler
 from .lane import measurement_builder
+from .relaunch import launched_before
 
 __all__ = ["BatchCampaignWorkChain"]
 
@@ -150,12 +151,15 @@ class BatchCampaignWorkChain(CampaignWorkChain):
             method = self._pick_method()
             label = f"measure_{self.ctx.iteration}_{self.ctx.launched}"
             self.ctx.launched += 1
+            earlier = launched_before(self, label)  # this step is being replayed after a crash
             if method == "replay":
-                _, node = functions.replay_measurement.run_get_node(
-                    suggestion, self.inputs.methods.replay.table, metadata={"call_link_label": label})
-                self.ctx.measurements.append(node)
+                if earlier is None or not earlier.is_terminated:
+                    _, earlier = functions.replay_measurement.run_get_node(
+                        suggestion, self.inputs.methods.replay.table, metadata={"call_link_label": label})
+                self.ctx.measurements.append(earlier)
             else:
-                self.to_context(measurements=append_(self.submit(self._builder(method, suggestion, label))))
+                self.to_context(measurements=append_(
+                    earlier or self.submit(self._builder(method, suggestion, label))))
 
     def collect(self):
         """Append what was measured; the handlers see what failed; stop if nothing of the batch worked."""

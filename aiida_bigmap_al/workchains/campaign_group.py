@@ -40,7 +40,7 @@ from plumpy import greenback_bridge
 
 from ..ledger import Entry, Status, point_of_row, point_of_suggestion
 
-__all__ = ["CampaignLockTimeout", "CampaignState", "create_group", "entries", "locked", "read", "record", "register"]
+__all__ = ["CampaignLockTimeout", "CampaignState", "create_group", "entries", "locked", "pause", "read", "record", "register"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -152,11 +152,11 @@ def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Gr
             checked = now
         if now - start > wait:
             raise CampaignLockTimeout(f"the lock {label!r} was held by others for more than {wait:g} s")
-        _pause(pause * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
+        pause(pause * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
         pause = min(2 * pause, RETRY_AT_MOST)
 
 
-def _pause(seconds: float) -> None:
+def pause(seconds: float) -> None:
     """Wait without holding up the daemon worker: inside a process step (which aiida-core runs
     in a greenback portal) the worker's event loop goes on with its other processes, e.g. the
     calculation of another lane that has files to upload; elsewhere, a plain sleep."""

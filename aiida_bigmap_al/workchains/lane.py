@@ -20,6 +20,7 @@ from .. import ledger
 from ..space import SearchSpace
 from . import campaign_group, functions
 from .handlers import MeasurementHandlers, ProcessHandlerReport, process_handler
+from .relaunch import launched_before
 
 __all__ = ["InstrumentLaneWorkChain", "measured_values", "measurement_builder", "measuring_job"]
 
@@ -89,8 +90,9 @@ class InstrumentLaneWorkChain(MeasurementHandlers, WorkChain):
     def measure(self):
         self.ctx.count += 1
         label = f"measure_{self.ctx.count}"
-        return self.to_context(job=self.submit(
-            measurement_builder(self.inputs.code, self.ctx.suggestion, label)))
+        job = launched_before(self, label) or self.submit(
+            measurement_builder(self.inputs.code, self.ctx.suggestion, label))
+        return self.to_context(job=job)
 
     def record(self):
         """Mark the suggestion measured (with its measurement); a failure goes to the handlers."""
