@@ -140,7 +140,9 @@ FILES = {
 @pytest.mark.parametrize("change, message", FILES.values(), ids=FILES)
 def test_campaign_run_submit_refuses_a_bad_file_and_submits_nothing(
         aiida_profile, tmp_path, simulator_code, change, message):  # noqa: F811
-    values = {"T": 298.15, "budget": 4, "n_candidates": 64, "code": simulator_code.full_label,
+    # By UUID: aiida-core's code fixture makes a new `bigmap-sim@localhost` for every test that asks,
+    # so after other tests of the session that label names several codes.
+    values = {"T": 298.15, "budget": 4, "n_candidates": 64, "code": simulator_code.uuid,
               "model": "flores2022", **change}
     path = tmp_path / "campaign.yaml"
     path.write_text(CAMPAIGN.format(**values))
