@@ -140,7 +140,7 @@ def locked(group: orm.Group, holder: str, stale_after: float = STALE_AFTER, wait
 
 def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Group:
     start = time.monotonic()
-    pause, checked = RETRY_FIRST, start
+    interval, checked = RETRY_FIRST, start
     while True:
         try:
             return orm.Group(label=label, description=holder).store()
@@ -152,8 +152,8 @@ def _acquire(label: str, holder: str, stale_after: float, wait: float) -> orm.Gr
             checked = now
         if now - start > wait:
             raise CampaignLockTimeout(f"the lock {label!r} was held by others for more than {wait:g} s")
-        pause(pause * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
-        pause = min(2 * pause, RETRY_AT_MOST)
+        pause(interval * random.uniform(0.5, 1.0))  # jitter: waiting lanes do not retry in step
+        interval = min(2 * interval, RETRY_AT_MOST)
 
 
 def pause(seconds: float) -> None:
