@@ -27,7 +27,7 @@ from .campaign_group import pause
 
 __all__ = ["TAKE_UP_WITHIN", "launched_before"]
 
-#: Seconds a ``Created`` process has to be taken up by a worker before it counts as lost.
+#: Seconds a process not yet taken up has to be taken up by a worker before it counts as lost.
 TAKE_UP_WITHIN = 15.0
 #: Seconds between two looks at it.
 LOOK_EVERY = 0.25
@@ -40,8 +40,9 @@ LOST = "bigmap_al_lost_task"
 def launched_before(workchain, label: str, take_up_within: float = TAKE_UP_WITHIN):
     """The process ``workchain`` launched as ``label`` before it was interrupted (and that is not
     lost), or None."""
+    exactly = label.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")  # a LIKE pattern
     called = workchain.node.base.links.get_outgoing(
-        link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK), link_label_filter=label).all_nodes()
+        link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK), link_label_filter=exactly).all_nodes()
     live = [node for node in called if not node.base.extras.get(LOST, False)]
     return _taken_up(workchain, live[-1], label, take_up_within) if live else None
 
