@@ -32,9 +32,10 @@ class AdminError(ValueError):
     """A refused admin command; the message names what is wrong."""
 
 
-def open_database(url: str) -> db.Database:
-    """The broker database at ``url``, with its tables and the legacy capabilities (made if missing)."""
-    database = db.Database(url)
+def open_database(url: str, background_checkpoints: bool = False) -> db.Database:
+    """The broker database at ``url``, with its tables and the legacy capabilities (made if missing);
+    ``background_checkpoints`` for a server (see :class:`~.db.Database`)."""
+    database = db.Database(url, background_checkpoints)
     database.create_tables()
     schema = Measurement.model_json_schema()
     with database.read() as connection:
