@@ -27,7 +27,9 @@ __all__ = [
     "PC",
     "SOLVENT_CYCLIC_FRACTION",
     "SOLVENT_RATIO_TOL",
+    "compound_of_smiles",
     "from_formulation",
+    "from_mass_fractions",
     "molality_from_w",
     "to_formulation",
     "w_from_molality",
@@ -117,14 +119,20 @@ def from_formulation(f: Formulation, tol: float = SOLVENT_RATIO_TOL) -> tuple[fl
     """
     if f.ratio_method != "gravimetric":
         raise ValueError(f"ratio_method must be 'gravimetric' for the FZJ domain, got {f.ratio_method!r}")
-    fractions = dict.fromkeys(_KEYS, 0.0)
-    seen: set[str] = set()
+    fractions: dict[str, float] = {}
     for compound, share in zip(f.compounds, f.ratio):
         key = _identify(compound)
-        if key in seen:
+        if key in fractions:
             raise ValueError(f"compound {key} appears more than once in the formulation")
-        seen.add(key)
         fractions[key] = share
+    return from_mass_fractions(fractions, tol)
+
+
+def from_mass_fractions(fractions: dict[str, float], tol: float = SOLVENT_RATIO_TOL) -> tuple[float, float]:
+    """``(r, c)`` of mass fractions (or masses) by compound, ``EC``, ``PC``, ``EMC``, ``LiPF6``
+    (a missing one counts as zero); ``ValueError`` if the (EC+PC):EMC mass ratio is not 3:7 within
+    ``tol`` or there is no solvent."""
+    fractions = {key: fractions.get(key, 0.0) for key in _KEYS}
     cyclic = fractions["EC"] + fractions["PC"]
     solvent = cyclic + fractions["EMC"]
     if solvent <= 0.0:
@@ -140,6 +148,11 @@ def from_formulation(f: Formulation, tol: float = SOLVENT_RATIO_TOL) -> tuple[fl
     return r, c
 
 
+def compound_of_smiles(smiles: str) -> str | None:
+    """Which of EC, PC, EMC, LiPF6 a SMILES string is (exact), or None."""
+    return _SMILES.get(smiles.strip())
+
+
 def _identify(compound: Compound) -> str:
     """Which of EC/PC/EMC/LiPF6 a compound is, by its name or its single chemical's SMILES/name."""
     if len(compound.chemicals) != 1:
@@ -148,7 +161,7 @@ def _identify(compound: Compound) -> str:
             "the FZJ domain maps single-chemical compounds only"
         )
     chemical = compound.chemicals[0]
-    key = _SMILES.get(chemical.smiles.strip())
+    key = compound_of_smiles(chemical.smiles)
     for name in (compound.name, chemical.name):
         key = key or _NAMES.get(name.strip().lower())
     if key is not None:

@@ -1,8 +1,9 @@
 """AiiDA as a broker tenant: serve simulation requests with ``SimulationCalcJob`` processes.
 
 ``bigmap-al broker tenant run`` lists the pending requests of one method (a point capability,
-:mod:`.capability`), submits a ``SimulationCalcJob`` to the daemon for each, and posts the
-simulator's value as the result when the job has finished. Which request a process serves is
+:mod:`.capability`, or a FINALES2 conductivity method that asks by formulation, :mod:`.finales2`),
+submits a ``SimulationCalcJob`` to the daemon for each, and posts the simulator's value as the
+result, in the request's terms, when the job has finished. Which request a process serves is
 kept in the provenance graph, not in this program's memory: the process is *labelled* with the
 tenant and the request (``broker:<tenant>:<request>``, stored in the same transaction that
 creates the node) and its *extras* record how far serving got (``broker_state``: ``reserved``,
@@ -45,6 +46,7 @@ from ..broker.client import BrokerClient, BrokerClientError
 from ..broker.tenant import TenantLoop
 from ..calcjobs.simulation import SimulationCalcJob
 from ..electrolyte import to_formulation
+from . import finales2
 
 __all__ = ["AiidaTenant", "EXTRA_RESULT", "EXTRA_STATE", "fresh_view", "label_of", "served_by"]
 
@@ -53,6 +55,14 @@ EXTRA_STATE = "broker_state"
 EXTRA_RESULT = "broker_result_uuid"
 #: Serving is over for a process in one of these states.
 SETTLED = frozenset({"posted", "released", "lost"})
+
+
+def point_of(parameters: dict) -> tuple[float, float, float]:
+    """``(r, c, temperature)`` of a request's parameters: a point of ours (:mod:`.capability`), or a
+    FINALES2 formulation and temperature (:mod:`.finales2`)."""
+    if finales2.is_formulation_request(parameters):
+        return finales2.point_of(parameters)
+    return parameters["r"], parameters["c"], parameters["temperature"]
 
 
 def label_of(tenant_uuid: str, request_uuid: str) -> str:
@@ -133,11 +143,10 @@ class AiidaTenant:
 
     def submit(self, item: dict[str, Any]) -> orm.CalcJobNode | None:
         """The ``SimulationCalcJob`` of a listed request, labelled with it; None if the point is not one to simulate."""
-        point = item["request"]["parameters"].get(self.method, {})
         try:
-            inputs = {"code": self.code, "formulation": orm.Dict(to_formulation(point["r"], point["c"])
-                                                                 .model_dump(mode="json")),
-                      "temperature": orm.Float(point["temperature"]), "model": orm.Str(self.model),
+            r, c, temperature = point_of(item["request"]["parameters"].get(self.method, {}))
+            inputs = {"code": self.code, "formulation": orm.Dict(to_formulation(r, c).model_dump(mode="json")),
+                      "temperature": orm.Float(temperature), "model": orm.Str(self.model),
                       "metadata": {"label": label_of(self.tenant_uuid, item["uuid"]),
                                    "description": f"serves broker request {item['uuid']}"}}
             return _taken_up(submit(SimulationCalcJob, **inputs))
@@ -178,12 +187,16 @@ class AiidaTenant:
         return True
 
     def post(self, request_uuid: str, node: orm.CalcJobNode) -> None:
-        measurement = node.outputs.measurement.get_dict()
-        fom = measurement["fom_data"]
-        data = {"value": fom["value"], "unit": fom["unit"], "quantity": fom["name"]}
+        item = self.client.get_request(request_uuid)
+        fom = node.outputs.measurement["fom_data"]
+        parameters = item["request"]["parameters"][self.method]
+        if finales2.is_formulation_request(parameters):
+            data = finales2.result_data(parameters, fom["value"], internal_reference=node.uuid)
+        else:
+            data = {"value": fom["value"], "unit": fom["unit"], "quantity": fom["name"]}
         metadata = {"aiida_process_uuid": node.uuid, "aiida_measurement_uuid": node.outputs.measurement.uuid}
         try:
-            result = self.loop.post(self.client.get_request(request_uuid), data, metadata)
+            result = self.loop.post(item, data, metadata)
         except BrokerClientError as error:
             LOGGER.warning("could not post the result of request %s: %s", request_uuid, error)
             if error.status_code == 409:  # retracted meanwhile, or resolved by someone else

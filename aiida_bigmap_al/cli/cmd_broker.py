@@ -211,7 +211,8 @@ def _broker_client(url: str, user: str, password_stdin: bool):
                                                      "(else from BIGMAP_BROKER_PASSWORD).")
 @click.option("--tenant", "tenant_uuid", required=True, help="The tenant's uuid (`broker tenant add` printed it).")
 @click.option("--method", "key", default="conductivity/simulation", show_default=True, metavar="QUANTITY/METHOD",
-              help="The point capability to serve (see `broker capability point`).")
+              help="The method to serve: a point capability (see `broker capability point`) or a FINALES2 "
+                   "conductivity method that asks by formulation, e.g. conductivity/polynomial_interpolation.")
 @click.option("--code", "code_label", default="bigmap-sim@localhost", show_default=True,
               help="AiiDA code of the simulator.")
 @click.option("--model", default=None, help="Conductivity model of the simulator (default: the calcjob's).")

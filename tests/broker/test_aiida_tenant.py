@@ -51,11 +51,11 @@ def simulator_code(aiida_code_installed):
                                 default_calc_job_plugin="bigmap.simulation")
 
 
-def _tenant(broker, code, aiida_profile, log, *args) -> subprocess.Popen:
+def _tenant(broker, code, aiida_profile, log, *args, method="conductivity/simulation") -> subprocess.Popen:
     env = {**os.environ, "AIIDA_PROFILE": aiida_profile.name, "BIGMAP_BROKER_PASSWORD": PASSWORD}
     with open(log, "ab") as out:
         return subprocess.Popen([BIN / "bigmap-al", "broker", "tenant", "run", "--url", broker.url, "--user", "sim",
-                                 "--tenant", broker.tenants["aiida"], "--method", "conductivity/simulation",
+                                 "--tenant", broker.tenants["aiida"], "--method", method,
                                  "--code", code.full_label, "--poll", "0.2", *args],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -121,3 +121,50 @@ def test_a_tenant_killed_while_serving_serves_the_request_exactly_once(
     assert again.wait(timeout=120) == 0, log.read_text()
     assert list(served_by(tenant)) == [request]
     assert alice.result_for_request(request)["uuid"] == result["uuid"]
+
+
+def test_a_finales2_formulation_request_is_simulated_and_answered_in_finales2_terms(
+        simulator_code, aiida_profile, started_daemon_client, finales2, tmp_path):
+    """FINALES2's conductivity/polynomial_interpolation capability, registered unchanged with results
+    checked strictly: a request inside the simulator's domain is answered with data that fit the
+    capability; the FINALES2 example (LiPF6 in EC/PC, no EMC) is left pending for another tenant."""
+    from aiida_bigmap_al.broker_bridge.finales2 import point_of
+    from aiida_bigmap_al.broker_bridge.tenant import fresh_view, served_by
+    from aiida_bigmap_al.simulator import conductivity
+
+    from .test_finales2_formulation import IN_DOMAIN
+
+    accounts = populate(str(tmp_path / "broker.sqlite"), tmp_path)
+    database = open_database(accounts.db)
+    add_capability(database, finales2 / "serialized_quantities/conductivity/polynomial_interpolation.json",
+                   strict_results=True)
+    add_user(database, "sim", PASSWORD)
+    tenant = add_tenant(database, "aiida", "sim", ["conductivity/polynomial_interpolation"])
+    database.dispose()
+    broker = BrokerProcess(accounts.db, tmp_path / "server.log").wait_ready()
+    broker.tenants = {**accounts.tenants, "aiida": tenant}
+    log = tmp_path / "tenant.log"
+    served = _tenant(broker, simulator_code, aiida_profile, log, method="conductivity/polynomial_interpolation")
+    try:
+        alice = broker.client("alice")
+        example = json.loads((finales2 / "examples/requests/conductivity/polynomial_interpolation.json").read_text())
+        outside = alice.post_request("conductivity", ["polynomial_interpolation"], example["parameters"],
+                                     accounts.tenants["lab-a"])
+        inside = alice.post_request("conductivity", ["polynomial_interpolation"],
+                                    {"polynomial_interpolation": IN_DOMAIN}, accounts.tenants["lab-a"])
+        result = _wait(lambda: alice.result_for_request(inside), "the result", log)
+        fresh_view()
+        assert list(served_by(tenant)) == [inside]  # nothing was submitted for the request outside the domain
+        assert alice.get_request(outside)["status"] == "pending"
+    finally:
+        served.terminate()
+        served.wait(timeout=30)
+        broker.stop()
+    node = served_by(tenant)[inside]
+    r, c, temperature = point_of(IN_DOMAIN)
+    expected = conductivity(node.inputs.model.value, r, c, temperature).conductivity
+    data = result["result"]["data"]
+    assert data["conductivity"]["values"] == [pytest.approx(expected / 10)]  # mS/cm -> S/m
+    assert data["run_info"] == {"formulation": IN_DOMAIN["formulation"], "internal_reference": node.uuid}
+    assert node.inputs.temperature.value == 263.15
+    assert "mass ratio is 1.0000:0.0000" in log.read_text()  # why the other request was not taken
