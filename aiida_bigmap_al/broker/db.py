@@ -8,8 +8,8 @@ document is parsed again. SQLite runs in WAL mode (readers never wait for the wr
 power cut can lose the last commits). A write transaction on SQLite starts with ``BEGIN IMMEDIATE``,
 so two server processes queue for the write lock instead of failing half-way ("database is locked").
 A serving broker checkpoints the WAL in a thread of its own (:meth:`Database.checkpointing`), not in
-the commit that happens to fill it: that commit would otherwise wait for the database file's fsync,
-tens of milliseconds on a busy disk, which was the broker's worst latency at the demonstrator's load.
+the commit that happens to fill it: that request would otherwise wait for the checkpoint's writes
+and the database file's fsync, tens of milliseconds on a busy disk.
 
 The two hot writes (a new request, a new result) run in :meth:`Database.fast_write`: the same
 SQLAlchemy statements, compiled once to the driver's SQL and executed on the driver's connection.
