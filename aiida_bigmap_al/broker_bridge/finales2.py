@@ -52,9 +52,13 @@ def point_of(parameters: dict) -> tuple[float, float, float]:
 
 
 def _compound(chemical: dict, index: int) -> str:
-    key = compound_of_smiles(chemical.get("SMILES", "")) or INCHIKEY.get(chemical.get("InChIKey", "").strip())
+    if not isinstance(chemical, dict):
+        raise ValueError(f"formulation[{index}]: the chemical must be an object with SMILES and InChIKey, "
+                         f"got {chemical!r}")
+    smiles, inchikey = str(chemical.get("SMILES", "")), str(chemical.get("InChIKey", "")).strip()
+    key = compound_of_smiles(smiles) or INCHIKEY.get(inchikey)
     if key is None:
-        raise ValueError(f"formulation[{index}]: {chemical.get('SMILES')} ({chemical.get('InChIKey')}) is not "
+        raise ValueError(f"formulation[{index}]: {smiles} ({inchikey}) is not "
                          f"one of the FZJ domain's {', '.join(MOLAR_MASS)}")
     return key
 

@@ -61,3 +61,11 @@ def test_the_result_fits_the_finales2_result_schema_in_siemens_per_metre():
     jsonschema_rs.validator_for(capability["json_schema_result_output"]).validate(data)
     assert data["conductivity"]["values"] == [pytest.approx(0.42)]
     assert data["run_info"] == {"formulation": IN_DOMAIN["formulation"], "internal_reference": "process-uuid"}
+
+
+def test_a_formulation_of_another_shape_is_refused_with_the_reason():
+    """A capability of one's own may write chemicals as names: not a FINALES2 formulation."""
+    named = {"formulation": [{"chemical": "LiPF6", "fraction": 0.1, "fraction_type": "molPerMol"}],
+             "temperature": 298.15}
+    with pytest.raises(ValueError, match=r"formulation\[0\]: the chemical must be an object with SMILES"):
+        finales2.point_of(named)
