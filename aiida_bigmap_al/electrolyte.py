@@ -24,10 +24,11 @@ __all__ = [
     "EMC",
     "LIPF6",
     "LIPF6_MOLAR_MASS",
+    "MOLAR_MASS",
     "PC",
     "SOLVENT_CYCLIC_FRACTION",
     "SOLVENT_RATIO_TOL",
-    "compound_of_smiles",
+    "compound_of",
     "from_formulation",
     "from_mass_fractions",
     "molality_from_w",
@@ -61,6 +62,13 @@ _CHEMICALS = dict(zip(_KEYS, (EC, PC, EMC, LIPF6)))
 #: other common way of writing it, as there is no RDKit here to canonicalise.
 _SMILES = {chemical.smiles: key for key, chemical in _CHEMICALS.items()}
 _SMILES["[Li+].[P-](F)(F)(F)(F)(F)F"] = "LiPF6"
+
+#: Standard InChIKeys by which a chemical is also recognised (FINALES2 clients give both).
+_INCHIKEYS = {"KMTRUDSVKNLOMY-UHFFFAOYSA-N": "EC", "RUOJZAUFBMNUDX-UHFFFAOYSA-N": "PC",
+              "JBTWLSYIZRCDFO-UHFFFAOYSA-N": "EMC", "AXPLOJNSKRXQPA-UHFFFAOYSA-N": "LiPF6"}
+
+#: g/mol of each compound (IUPAC atomic weights), to read molar fractions as masses.
+MOLAR_MASS = {"EC": 88.062, "PC": 102.089, "EMC": 104.105, "LiPF6": LIPF6_MOLAR_MASS}
 
 #: Names by which a compound or chemical is recognised (case-insensitive): abbreviation, full name.
 _NAMES = {alias.lower(): key for key, chemical in _CHEMICALS.items() for alias in (key, chemical.name)}
@@ -148,9 +156,9 @@ def from_mass_fractions(fractions: dict[str, float], tol: float = SOLVENT_RATIO_
     return r, c
 
 
-def compound_of_smiles(smiles: str) -> str | None:
-    """Which of EC, PC, EMC, LiPF6 a SMILES string is (exact), or None."""
-    return _SMILES.get(smiles.strip())
+def compound_of(smiles: str = "", inchikey: str = "") -> str | None:
+    """Which of EC, PC, EMC, LiPF6 a chemical is, by its SMILES string (exact) or its InChIKey, or None."""
+    return _SMILES.get(smiles.strip()) or _INCHIKEYS.get(inchikey.strip())
 
 
 def _identify(compound: Compound) -> str:
@@ -161,7 +169,7 @@ def _identify(compound: Compound) -> str:
             "the FZJ domain maps single-chemical compounds only"
         )
     chemical = compound.chemicals[0]
-    key = compound_of_smiles(chemical.smiles)
+    key = compound_of(chemical.smiles)
     for name in (compound.name, chemical.name):
         key = key or _NAMES.get(name.strip().lower())
     if key is not None:

@@ -14,15 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..electrolyte import LIPF6_MOLAR_MASS, compound_of_smiles, from_mass_fractions
+from ..electrolyte import MOLAR_MASS, compound_of, from_mass_fractions
 
 __all__ = ["is_formulation_request", "point_of", "result_data"]
 
-#: g/mol of the domain's compounds (IUPAC atomic weights).
-MOLAR_MASS = {"EC": 88.062, "PC": 102.089, "EMC": 104.105, "LiPF6": LIPF6_MOLAR_MASS}
-#: Standard InChIKeys of the domain's compounds, by which FINALES2 clients also name them.
-INCHIKEY = {"KMTRUDSVKNLOMY-UHFFFAOYSA-N": "EC", "RUOJZAUFBMNUDX-UHFFFAOYSA-N": "PC",
-            "JBTWLSYIZRCDFO-UHFFFAOYSA-N": "EMC", "AXPLOJNSKRXQPA-UHFFFAOYSA-N": "LiPF6"}
 #: The names FINALES2 tenants give a molar fraction (its schema: "only molar fractions are supported").
 MOLAR_FRACTION_TYPES = frozenset({"molPerMol", "molar fraction", "mole fraction"})
 #: How much a model's value is to be trusted, on FINALES2's scale of 0 to 5: an empirical model of
@@ -55,8 +50,8 @@ def _compound(chemical: dict, index: int) -> str:
     if not isinstance(chemical, dict):
         raise ValueError(f"formulation[{index}]: the chemical must be an object with SMILES and InChIKey, "
                          f"got {chemical!r}")
-    smiles, inchikey = str(chemical.get("SMILES", "")), str(chemical.get("InChIKey", "")).strip()
-    key = compound_of_smiles(smiles) or INCHIKEY.get(inchikey)
+    smiles, inchikey = str(chemical.get("SMILES", "")), str(chemical.get("InChIKey", ""))
+    key = compound_of(smiles, inchikey)
     if key is None:
         raise ValueError(f"formulation[{index}]: {smiles} ({inchikey}) is not "
                          f"one of the FZJ domain's {', '.join(MOLAR_MASS)}")
