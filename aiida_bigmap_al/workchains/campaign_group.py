@@ -40,7 +40,8 @@ from plumpy import greenback_bridge
 
 from ..ledger import Entry, Status, point_of_row, point_of_suggestion
 
-__all__ = ["CampaignLockTimeout", "CampaignState", "create_group", "entries", "locked", "pause", "read", "record", "register"]
+__all__ = ["CampaignLockTimeout", "CampaignState", "create_group", "entries", "locked", "pause", "read", "record",
+           "register"]
 
 LOGGER = logging.getLogger(__name__)
 
